@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Shared settings for the lab scripts. Sourced, never run.
+# Everything the lab creates carries the label below, so teardown removes only what it made.
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$LAB_DIR/.." && pwd)
+LAB_STATE_DIR=${LAB_STATE_DIR:-$REPO_DIR/.lab}
+LAB_LABEL=io.sophia.lambda_swarm.lab
+LAB_NAME=${LAB_NAME:-lswarm}
+LAB_NETWORK=${LAB_NETWORK:-${LAB_NAME}-net}
+LAB_SUBNET=${LAB_SUBNET:-172.31.240.0/24}
+LAB_IMAGE_REPO=${LAB_IMAGE_REPO:-sophia-lambda-swarm/node}
+DOCKER=${DOCKER:-docker}
+
+log() { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[lab] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# The capabilities a node container gets: every one but SYS_RESOURCE, which this
+# machine's bounding set lacks (so --privileged fails). One capability a line in
+# lab/node-capabilities.txt, the only place the list is kept.
+lab_caps() { grep -Ev '^\s*(#|$)' "$LAB_DIR/node-capabilities.txt"; }
+
+# The flags that make a container behave like a host: systemd as PID 1 and room
+# for its own Docker engine. Molecule's platforms use the same list (Makefile
+# exports it as LAB_NODE_CAPS).
+lab_node_flags() {
+  local cap
+  for cap in $(lab_caps); do printf -- '--cap-add\n%s\n' "$cap"; done
+  printf -- '%s\n' --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+    --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+    --tmpfs /run --tmpfs /run/lock --stop-signal SIGRTMIN+3
+}
+
+# Bounded wait: lab_wait SECONDS DESCRIPTION CMD...
+lab_wait() {
+  local limit=$1 what=$2 start=$SECONDS
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if (( SECONDS - start >= limit )); then die "timed out after ${limit}s waiting for $what"; fi
+    sleep 1
+  done
+}

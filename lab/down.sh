@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Tear the lab down: its node containers, their volumes, its network, its SSH key
+# and generated inventory. Only things carrying the lab's label are touched; the
+# cached base image stays (remove it with `docker image rm` if you want it gone).
+# shellcheck source=lab/common.sh
+source "$(dirname "$0")/common.sh"
+
+if ! $DOCKER info >/dev/null 2>&1; then
+  log "no Docker engine answers: no lab containers to remove"
+else
+  mapfile -t nodes < <($DOCKER ps -aq --filter "label=$LAB_LABEL=$LAB_NAME")
+  if (( ${#nodes[@]} )); then
+    log "removing ${#nodes[@]} node container(s)"
+    $DOCKER rm -f -v "${nodes[@]}" >/dev/null
+  fi
+  mapfile -t vols < <($DOCKER volume ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
+  if (( ${#vols[@]} )); then
+    log "removing ${#vols[@]} volume(s)"
+    $DOCKER volume rm "${vols[@]}" >/dev/null
+  fi
+  mapfile -t nets < <($DOCKER network ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
+  if (( ${#nets[@]} )); then
+    log "removing network $LAB_NETWORK"
+    $DOCKER network rm "${nets[@]}" >/dev/null
+  fi
+fi
+rm -rf "$LAB_STATE_DIR/ssh" "$REPO_DIR/inventory/lab/hosts.yml"
+log "lab down; the cached base image is kept ($($DOCKER images -q "$LAB_IMAGE_REPO" 2>/dev/null | wc -l) tag(s) of $LAB_IMAGE_REPO)"

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Build the lab node base image without any container registry:
+# debootstrap Debian 12 from the mirror this machine's apt already uses, import
+# the tree as an image, tag it by a hash of this recipe. A second run with the
+# same recipe finds the tag and returns at once.
+# Prints the image reference on stdout.
+# shellcheck source=lab/common.sh
+source "$(dirname "$0")/common.sh"
+
+LAB_SUITE=bookworm
+LAB_PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,openssh-server,iproute2,iputils-ping,procps,ca-certificates,curl,gnupg
+
+# The recipe is this script (settings included). The mirror is not part of it:
+# any mirror of the same suite gives the same node.
+recipe_hash() { sha256sum <"$LAB_DIR/image.sh" | cut -c1-12; }
+
+# The first Debian mirror this machine's apt is configured with for the suite.
+apt_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    # deb822: take URIs: of a stanza whose Suites: has the suite itself
+    uri=$(awk -v suite="$LAB_SUITE" '
+      /^[[:space:]]*$/ { if (u != "" && s) { print u; exit } u=""; s=0; next }
+      /^URIs:/ { u=$2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) s=1 }
+      END { if (u != "" && s) print u }' "$f" | head -n1)
+    if [ -n "$uri" ]; then echo "$uri"; return 0; fi
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -r "$f" ] || continue
+    uri=$(awk -v suite="$LAB_SUITE" '$1 == "deb" && $3 == suite { print $2; exit }' "$f")
+    if [ -n "$uri" ]; then echo "$uri"; return 0; fi
+  done
+  return 1
+}
+
+main() {
+  local tag image rootfs mirror
+  tag=$(recipe_hash)
+  image="$LAB_IMAGE_REPO:$tag"
+  if $DOCKER image inspect "$image" >/dev/null 2>&1; then
+    log "base image $image is cached (recipe unchanged)"
+    echo "$image"
+    return 0
+  fi
+  command -v debootstrap >/dev/null 2>&1 || {
+    log "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  }
+  mirror=$(apt_mirror) || die "no Debian $LAB_SUITE mirror found in /etc/apt/sources.list*; add one or set LAB_MIRROR"
+  mirror=${LAB_MIRROR:-$mirror}
+  mkdir -p "$LAB_STATE_DIR"
+  rootfs=$(mktemp -d "$LAB_STATE_DIR/rootfs.XXXXXX")
+  # shellcheck disable=SC2064
+  trap "rm -rf '$rootfs'" EXIT
+  log "debootstrap $LAB_SUITE (minbase + $LAB_PACKAGES) from this machine's apt mirror"
+  debootstrap --variant=minbase --include="$LAB_PACKAGES" "$LAB_SUITE" "$rootfs" "$mirror" \
+    >"$LAB_STATE_DIR/debootstrap.log" 2>&1 \
+    || die "debootstrap failed; see $LAB_STATE_DIR/debootstrap.log"
+
+  # Same apt sources as this machine (updates and security included), lists baked in.
+  if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+    cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/debian.sources"
+    : >"$rootfs/etc/apt/sources.list"
+  fi
+  chroot "$rootfs" apt-get update -qq >/dev/null 2>&1 || log "apt-get update in the image failed; nodes will update at first use"
+
+  # A node behaves like a cloud host: user ubuntu with passwordless sudo (as on Lambda),
+  # SSH host keys made per node at first boot, a machine id per container.
+  chroot "$rootfs" useradd --create-home --shell /bin/bash --groups sudo ubuntu
+  printf 'ubuntu ALL=(ALL) NOPASSWD:ALL\n' >"$rootfs/etc/sudoers.d/90-ubuntu"
+  chmod 0440 "$rootfs/etc/sudoers.d/90-ubuntu"
+  rm -f "$rootfs"/etc/ssh/ssh_host_*
+  mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
+  printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+    >"$rootfs/etc/systemd/system/ssh.service.d/10-hostkeys.conf"
+  printf 'PasswordAuthentication no\nPermitRootLogin prohibit-password\nUseDNS no\n' \
+    >"$rootfs/etc/ssh/sshd_config.d/10-lab.conf"
+  : >"$rootfs/etc/machine-id"
+  # Units that have no meaning in a container and would leave systemd "degraded".
+  local unit
+  for unit in systemd-remount-fs.service getty@tty1.service console-getty.service \
+    systemd-firstboot.service systemd-udevd.service sys-kernel-config.mount \
+    sys-kernel-debug.mount sys-kernel-tracing.mount; do
+    ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+  done
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb
+
+  log "importing $image"
+  tar -C "$rootfs" -c . | $DOCKER import \
+    -c 'CMD ["/sbin/init"]' -c 'ENV container=docker' \
+    -c "LABEL $LAB_LABEL.base=$tag" - "$image" >/dev/null
+  log "base image $image built"
+  echo "$image"
+}
+
+main "$@"
