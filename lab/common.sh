@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # settings used by the scripts that source this file
 # Shared settings for the lab scripts. Sourced, never run.
 # Everything the lab creates carries the label below, so teardown removes only what it made.
 set -euo pipefail
@@ -11,6 +12,7 @@ LAB_NAME=${LAB_NAME:-lswarm}
 LAB_NETWORK=${LAB_NETWORK:-${LAB_NAME}-net}
 LAB_SUBNET=${LAB_SUBNET:-172.31.240.0/24}
 LAB_IMAGE_REPO=${LAB_IMAGE_REPO:-sophia-lambda-swarm/node}
+LAB_INVENTORY=${LAB_INVENTORY:-$REPO_DIR/inventory/lab/hosts.yml}
 DOCKER=${DOCKER:-docker}
 
 log() { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -5,24 +5,24 @@
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
 
-if ! $DOCKER info >/dev/null 2>&1; then
+if ! "$DOCKER" info >/dev/null 2>&1; then
   log "no Docker engine answers: no lab containers to remove"
 else
-  mapfile -t nodes < <($DOCKER ps -aq --filter "label=$LAB_LABEL=$LAB_NAME")
+  mapfile -t nodes < <("$DOCKER" ps -aq --filter "label=$LAB_LABEL=$LAB_NAME")
   if (( ${#nodes[@]} )); then
     log "removing ${#nodes[@]} node container(s)"
-    $DOCKER rm -f -v "${nodes[@]}" >/dev/null
+    "$DOCKER" rm -f -v "${nodes[@]}" >/dev/null
   fi
-  mapfile -t vols < <($DOCKER volume ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
+  mapfile -t vols < <("$DOCKER" volume ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
   if (( ${#vols[@]} )); then
     log "removing ${#vols[@]} volume(s)"
-    $DOCKER volume rm "${vols[@]}" >/dev/null
+    "$DOCKER" volume rm "${vols[@]}" >/dev/null
   fi
-  mapfile -t nets < <($DOCKER network ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
+  mapfile -t nets < <("$DOCKER" network ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
   if (( ${#nets[@]} )); then
     log "removing network $LAB_NETWORK"
-    $DOCKER network rm "${nets[@]}" >/dev/null
+    "$DOCKER" network rm "${nets[@]}" >/dev/null
   fi
 fi
-rm -rf "$LAB_STATE_DIR/ssh" "$REPO_DIR/inventory/lab/hosts.yml"
-log "lab down; the cached base image is kept ($($DOCKER images -q "$LAB_IMAGE_REPO" 2>/dev/null | wc -l) tag(s) of $LAB_IMAGE_REPO)"
+rm -rf "$LAB_STATE_DIR/ssh" "$LAB_INVENTORY"
+log "lab down; the cached base image is kept ($("$DOCKER" images -q "$LAB_IMAGE_REPO" 2>/dev/null | wc -l) tag(s) of $LAB_IMAGE_REPO)"

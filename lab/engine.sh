@@ -5,8 +5,8 @@
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
 
-if $DOCKER info >/dev/null 2>&1; then
-  log "Docker engine already running ($($DOCKER version --format '{{.Server.Version}}'))"
+if "$DOCKER" info >/dev/null 2>&1; then
+  log "Docker engine already running ($("$DOCKER" version --format '{{.Server.Version}}'))"
   exit 0
 fi
 
@@ -25,5 +25,5 @@ else
   log "starting dockerd in the background (log: $LAB_STATE_DIR/dockerd.log)"
   nohup dockerd >"$LAB_STATE_DIR/dockerd.log" 2>&1 &
 fi
-lab_wait 60 "the Docker engine to answer" $DOCKER info
-log "Docker engine started ($($DOCKER version --format '{{.Server.Version}}'))"
+lab_wait 60 "the Docker engine to answer" "$DOCKER" info
+log "Docker engine started ($("$DOCKER" version --format '{{.Server.Version}}'))"

@@ -39,7 +39,7 @@ main() {
   local tag image rootfs mirror
   tag=$(recipe_hash)
   image="$LAB_IMAGE_REPO:$tag"
-  if $DOCKER image inspect "$image" >/dev/null 2>&1; then
+  if "$DOCKER" image inspect "$image" >/dev/null 2>&1; then
     log "base image $image is cached (recipe unchanged)"
     echo "$image"
     return 0
@@ -85,13 +85,40 @@ main() {
     sys-kernel-debug.mount sys-kernel-tracing.mount; do
     ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
   done
+  # Docker mounts /proc/sys read-only; a host's is writable, and roles set sysctls. Remount
+  # it early at boot. Only network-namespaced keys are this node's own: the sysctl.d files
+  # Debian ships set host-wide keys (pid_max, protected links), so they are masked here
+  # to keep a node from changing this machine's kernel.
+  cat >"$rootfs/etc/systemd/system/lab-proc-sys-rw.service" <<'UNIT'
+[Unit]
+Description=Lab node: /proc/sys writable like on a host
+DefaultDependencies=no
+Before=systemd-sysctl.service sysinit.target
+
+[Service]
+Type=oneshot
+ExecStart=/bin/mount -o remount,rw /proc/sys
+
+[Install]
+WantedBy=sysinit.target
+UNIT
+  mkdir -p "$rootfs/etc/systemd/system/sysinit.target.wants"
+  ln -sf ../lab-proc-sys-rw.service "$rootfs/etc/systemd/system/sysinit.target.wants/lab-proc-sys-rw.service"
+  local conf
+  for conf in "$rootfs"/usr/lib/sysctl.d/*.conf; do
+    [ -e "$conf" ] && ln -sf /dev/null "$rootfs/etc/sysctl.d/$(basename "$conf")"
+  done
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb
 
   log "importing $image"
-  tar -C "$rootfs" -c . | $DOCKER import \
+  tar -C "$rootfs" -c . | "$DOCKER" import \
     -c 'CMD ["/sbin/init"]' -c 'ENV container=docker' \
     -c "LABEL $LAB_LABEL.base=$tag" - "$image" >/dev/null
   log "base image $image built"
+  # Older recipes' images are stale: drop their tags (kept: the one just built).
+  "$DOCKER" images --filter "label=$LAB_LABEL.base" --filter "reference=$LAB_IMAGE_REPO" \
+    --format '{{.Repository}}:{{.Tag}}' \
+    | grep -vxF "$image" | xargs -r "$DOCKER" image rm >/dev/null 2>&1 || true
   echo "$image"
 }
 

@@ -1,0 +1,106 @@
+# sophia.lambda_swarm: the two commands are `make lab` and `make test`.
+# Every target installs what it needs itself (venv, Docker engine, base image).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+STAGE := tools/stage.sh
+export STAGE_TIMES ?= $(CURDIR)/.cache/stage-times.tsv
+
+LAB_MANAGERS ?= 3
+LAB_WORKERS ?= 1
+SCENARIOS ?= host
+SCENARIO ?= host
+COLLECTION_LINK := .collections/ansible_collections/sophia/lambda_swarm
+
+.PHONY: help venv host-deps collection-link engine image lab lab-up lab-down lab-test test lint \
+	unit sanity molecule molecule-all bench clean times
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.stamp: requirements.txt
+	@echo "creating $(VENV) from requirements.txt"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/.stamp ## the controller virtualenv (.venv)
+
+collection-link: ## make sophia.lambda_swarm resolve to this checkout
+	@mkdir -p $(dir $(COLLECTION_LINK)) .cache
+	@ln -sfn ../../.. $(COLLECTION_LINK)
+
+host-deps: ## Debian packages the controller needs (debootstrap, ssh, shellcheck)
+	@bash tools/host-deps.sh
+
+engine: host-deps ## ensure a Docker engine answers on this machine
+	@bash lab/engine.sh
+
+image: engine ## build (or reuse) the cached lab node base image
+	@bash lab/image.sh >/dev/null
+
+lab-up: venv collection-link image ## bring up LAB_MANAGERS + LAB_WORKERS nodes (default 3 + 1)
+	@bash lab/up.sh $(LAB_MANAGERS) $(LAB_WORKERS)
+
+lab: lab-up ## bring up the lab and run site.yml against it
+	@$(STAGE) site ansible-playbook -i inventory/lab site.yml
+	@echo
+	@echo "Lab ready: $(LAB_MANAGERS) manager(s) + $(LAB_WORKERS) worker(s), site.yml applied."
+	@echo "  inventory:  inventory/lab/hosts.yml (SSH as ubuntu, key .lab/ssh/id_ed25519)"
+	@echo "  try:        ansible -i inventory/lab all -m ping"
+	@echo "  tear down:  make lab-down"
+
+lab-down: ## remove the lab (containers, volumes, network, key); keeps the cached image
+	@bash lab/down.sh
+
+lint: venv collection-link host-deps ## yamllint, ansible-lint (production profile), ruff, shellcheck
+	@$(STAGE) yamllint yamllint --strict .
+	@$(STAGE) ansible-lint ansible-lint --profile production --strict
+	@$(STAGE) ruff bash -c 'ruff check . && ruff format --check .'
+	@$(STAGE) shellcheck bash -c 'git ls-files -co --exclude-standard "*.sh" .ci/run | xargs shellcheck'
+
+unit: venv collection-link ## pytest on module_utils, plugins and role contracts
+	@$(STAGE) unit pytest -q tests/unit
+
+sanity: venv host-deps ## ansible-test sanity on a copy under ansible_collections/sophia/lambda_swarm
+	@$(STAGE) sanity bash tools/sanity.sh
+
+molecule: venv collection-link image ## one Molecule scenario: make molecule SCENARIO=host
+	@LAB_NODE_IMAGE=$$(bash lab/image.sh 2>/dev/null) \
+	 LAB_NODE_CAPS="[$$(grep -Ev '^\s*(#|$$)' lab/node-capabilities.txt | paste -sd, -)]" \
+	 $(STAGE) molecule-$(SCENARIO) molecule test -s $(SCENARIO)
+
+molecule-all: ## every scenario in SCENARIOS
+	@for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule SCENARIO=$$s; done
+
+lab-test: lab-up collection-link ## the lab end to end: site.yml, SSH and paramiko, then teardown
+	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
+	@$(STAGE) lab-pytest pytest -q tests/integration
+	@$(STAGE) lab-down bash lab/down.sh
+
+test: ## everything CI runs: lint, unit, sanity, Molecule, the lab
+	@mkdir -p .cache && : >$(STAGE_TIMES)
+	@$(MAKE) --no-print-directory venv collection-link engine
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory sanity
+	@$(MAKE) --no-print-directory molecule-all
+	@$(MAKE) --no-print-directory lab-test
+	@$(MAKE) --no-print-directory times
+
+times: ## print the stage times of the last make test
+	@echo; echo "stage times (seconds):"; column -t -s $$'\t' $(STAGE_TIMES) || cat $(STAGE_TIMES)
+
+bench: venv collection-link engine ## benchmarks (JSON on stdout)
+	@python bench/lab_up.py
+
+clean: lab-down ## remove generated files (venv, caches); keeps the base image
+	rm -rf $(VENV) .cache .collections .lab

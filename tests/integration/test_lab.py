@@ -1,0 +1,106 @@
+"""The lab behaves like a set of cloud hosts: real SSH (OpenSSH and paramiko), systemd as
+PID 1, one machine identity each, and the inventory groups users script against.
+
+Needs a running lab (`make lab-up`); `make lab-test` runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = ROOT / "inventory" / "lab" / "hosts.yml"
+
+pytestmark = pytest.mark.skipif(not INVENTORY.is_file(), reason="no lab: run `make lab-up` first")
+
+
+def _ansible(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), "-i", str(INVENTORY.parent), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), **(env or {})},
+        check=False,
+    )
+
+
+def _hosts() -> dict:
+    groups = yaml.safe_load(INVENTORY.read_text())["all"]["children"]["lab_nodes"]["children"]
+    return {group: list((groups[group].get("hosts") or {}).keys()) for group in ("managers", "workers")}
+
+
+def _results(proc: subprocess.CompletedProcess) -> dict:
+    """Per-host results of an ad-hoc run with the json callback."""
+    data = json.loads(proc.stdout)
+    return {host: res for task in data["plays"][0]["tasks"] for host, res in task["hosts"].items()}
+
+
+JSON_OUT = {"ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"}
+
+
+def test_inventory_has_the_groups_users_script_against():
+    hosts = _hosts()
+    assert len(hosts["managers"]) >= 1
+    assert set(hosts["managers"]).isdisjoint(hosts["workers"])
+
+
+@pytest.mark.parametrize("connection", ["ssh", "paramiko"])
+def test_every_node_answers_over(connection):
+    env = dict(JSON_OUT)
+    if connection == "paramiko":
+        # paramiko reads ~/.ssh/known_hosts only; the lab's host keys live in .lab/ssh.
+        env["ANSIBLE_PARAMIKO_HOST_KEY_CHECKING"] = "false"
+    proc = _ansible("lab_nodes", "-c", connection, "-m", "ansible.builtin.command", "-a", "id -un", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = _results(proc)
+    expected = _hosts()["managers"] + _hosts()["workers"]
+    assert sorted(results) == sorted(expected)
+    # become is on in the lab inventory: ubuntu logs in, sudo makes it root
+    assert {r["stdout"] for r in results.values()} == {"root"}
+
+
+def test_nodes_are_systemd_hosts_with_their_own_identity():
+    proc = _ansible(
+        "lab_nodes",
+        "-m",
+        "ansible.builtin.shell",
+        "-a",
+        "echo $(cat /proc/1/comm) $(systemctl is-system-running) $(cat /etc/machine-id) $(hostname)",
+        env=JSON_OUT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {host: r["stdout"].split() for host, r in _results(proc).items()}
+    for host, (pid1, state, _machine_id, hostname) in rows.items():
+        assert pid1 == "systemd", host
+        assert state == "running", f"{host}: systemd is {state}"
+        assert hostname == host
+    assert len({row[2] for row in rows.values()}) == len(rows), "machine ids must differ"
+
+
+def test_ssh_rejects_an_unknown_key():
+    # Real SSH: a key the lab did not install is refused.
+    host = _hosts()["managers"][0]
+    addr = yaml.safe_load(INVENTORY.read_text())["all"]["children"]["lab_nodes"]["children"]["managers"][
+        "hosts"
+    ][host]["ansible_host"]
+    key = ROOT / ".cache" / "stranger_key"
+    key.unlink(missing_ok=True)
+    key.with_suffix(".pub").unlink(missing_ok=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    proc = subprocess.run(
+        [
+            "ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+            "-o", "ConnectTimeout=5", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={ROOT / '.lab' / 'ssh' / 'known_hosts'}",
+            f"ubuntu@{addr}", "true",
+        ],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 255
+    assert "Permission denied" in proc.stderr
