@@ -45,7 +45,7 @@ engine: host-deps ## ensure a Docker engine answers on this machine
 	@bash lab/engine.sh
 
 image: engine ## build (or reuse) the cached lab node base image
-	@bash lab/image.sh >/dev/null
+	@$(STAGE) image bash -c 'bash lab/image.sh >/dev/null'
 
 lab-up: venv collection-link image ## bring up LAB_MANAGERS + LAB_WORKERS nodes (default 3 + 1)
 	@bash lab/up.sh $(LAB_MANAGERS) $(LAB_WORKERS)
@@ -81,7 +81,8 @@ molecule: venv collection-link image ## one Molecule scenario: make molecule SCE
 molecule-all: ## every scenario in SCENARIOS
 	@for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule SCENARIO=$$s; done
 
-lab-test: lab-up collection-link ## the lab end to end: site.yml, SSH and paramiko, then teardown
+lab-test: venv collection-link image ## the lab end to end: site.yml, SSH and paramiko, then teardown
+	@$(STAGE) lab-up bash lab/up.sh $(LAB_MANAGERS) $(LAB_WORKERS)
 	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
 	@$(STAGE) lab-pytest pytest -q tests/integration
 	@$(STAGE) lab-down bash lab/down.sh
