@@ -20,7 +20,7 @@ SCENARIO ?= host
 COLLECTION_LINK := .collections/ansible_collections/sophia/lambda_swarm
 
 .PHONY: help venv host-deps collection-link engine image lab lab-up lab-down lab-test test lint \
-	unit sanity molecule molecule-all bench clean times
+	unit mcp-venvs functional sanity molecule molecule-all bench clean times
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -70,6 +70,12 @@ lint: venv collection-link host-deps ## yamllint, ansible-lint (production profi
 unit: venv collection-link ## pytest on module_utils, plugins and role contracts
 	@$(STAGE) unit pytest -q tests/unit
 
+mcp-venvs: ## the mcp SDK 2.x and 1.x environments the functional tests run servers from
+	@$(STAGE) mcp-venvs bash tools/mcp-venvs.sh
+
+functional: venv collection-link mcp-venvs ## modules against real servers on 127.0.0.1 (mcp_health)
+	@$(STAGE) functional pytest -q tests/functional
+
 sanity: venv host-deps ## ansible-test sanity on a copy under ansible_collections/sophia/lambda_swarm
 	@$(STAGE) sanity bash tools/sanity.sh
 
@@ -92,6 +98,7 @@ test: ## everything CI runs: lint, unit, sanity, Molecule, the lab
 	@$(MAKE) --no-print-directory venv collection-link engine
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory functional
 	@$(MAKE) --no-print-directory sanity
 	@$(MAKE) --no-print-directory molecule-all
 	@$(MAKE) --no-print-directory lab-test
@@ -100,7 +107,8 @@ test: ## everything CI runs: lint, unit, sanity, Molecule, the lab
 times: ## print the stage times of the last make test
 	@echo; echo "stage times (seconds):"; column -t -s $$'\t' $(STAGE_TIMES) || cat $(STAGE_TIMES)
 
-bench: venv collection-link engine ## benchmarks (JSON on stdout)
+bench: venv collection-link engine mcp-venvs ## benchmarks (JSON on stdout)
+	@python bench/mcp_health.py
 	@python bench/lab_up.py
 
 clean: lab-down ## remove generated files (venv, caches); keeps the base image
