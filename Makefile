@@ -108,6 +108,7 @@ times: ## print the stage times of the last make test
 	@echo; echo "stage times (seconds):"; column -t -s $$'\t' $(STAGE_TIMES) || cat $(STAGE_TIMES)
 
 bench: venv collection-link engine mcp-venvs ## benchmarks (JSON on stdout)
+	@python bench/mcp_validate.py
 	@python bench/mcp_health.py
 	@python bench/lab_up.py
 

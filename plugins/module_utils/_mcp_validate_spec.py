@@ -1,0 +1,83 @@
+# -*- coding: utf-8 -*-
+# Copyright: sophia.lambda_swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to sophia.lambda_swarm: the argument spec of mcp_validate, shared by the module
+(validation on the target) and its action plugin (validation on the controller), and the
+code both run once the arguments are valid."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate import (
+    DEFAULT_COMPOSE_GLOBS,
+    DEFAULT_DOCKERFILE_GLOBS,
+    DEFAULT_SCRIPT_GLOBS,
+    format_table,
+    reaches,
+    to_sarif,
+    validate,
+)
+
+ARGUMENT_SPEC = dict(
+    project_dir=dict(type="path", required=True),
+    compose_globs=dict(type="list", elements="str", default=list(DEFAULT_COMPOSE_GLOBS)),
+    dockerfile_globs=dict(type="list", elements="str", default=list(DEFAULT_DOCKERFILE_GLOBS)),
+    script_globs=dict(type="list", elements="str", default=list(DEFAULT_SCRIPT_GLOBS)),
+    servers=dict(
+        type="list",
+        elements="dict",
+        options=dict(
+            name=dict(type="str", required=True),
+            path=dict(type="str"),
+            module=dict(type="str"),
+            command=dict(type="raw"),
+            port=dict(type="int"),
+            secrets=dict(type="list", elements="str", no_log=False),
+        ),
+    ),
+    fail_on=dict(type="str", choices=["error", "warning"], default="error"),
+    sarif_path=dict(type="path"),
+    report_path=dict(type="path"),
+    remote_src=dict(type="bool", default=False),
+)
+
+
+def run(params):
+    """Validate and write the reports. Returns (output, failure message or None)."""
+    servers = [dict((k, v) for k, v in s.items() if v is not None) for s in params.get("servers") or []]
+    result = validate(
+        params["project_dir"],
+        compose_globs=params.get("compose_globs"),
+        dockerfile_globs=params.get("dockerfile_globs"),
+        script_globs=params.get("script_globs"),
+        servers=servers,
+    )
+    for path, document in ((params.get("report_path"), result), (params.get("sarif_path"), to_sarif(result))):
+        if path:
+            directory = os.path.dirname(path)
+            if directory and not os.path.isdir(directory):
+                os.makedirs(directory)
+            with open(path, "w") as handle:
+                json.dump(document, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+    output = dict(changed=False, table=format_table(result["findings"]), **result)
+    failing = reaches(result["findings"], params["fail_on"])
+    if not failing:
+        return output, None
+    lines = [
+        "%s%s: %s %s" % (f["path"], ":%d" % f["line"] if f["line"] else "", f["code"], f["message"])
+        for f in failing[:20]
+    ]
+    more = "" if len(failing) <= 20 else "\n... and %d more" % (len(failing) - 20)
+    message = "%d finding(s) at or above '%s' in %s:\n%s%s" % (
+        len(failing),
+        params["fail_on"],
+        params["project_dir"],
+        "\n".join(lines),
+        more,
+    )
+    return output, message
