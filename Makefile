@@ -15,7 +15,7 @@ export STAGE_TIMES ?= $(CURDIR)/.cache/stage-times.tsv
 
 LAB_MANAGERS ?= 3
 LAB_WORKERS ?= 1
-SCENARIOS ?= host
+SCENARIOS ?= host docker
 SCENARIO ?= host
 COLLECTION_LINK := .collections/ansible_collections/sophia/lambda_swarm
 
@@ -80,9 +80,11 @@ sanity: venv host-deps ## ansible-test sanity on a copy under ansible_collection
 	@$(STAGE) sanity bash tools/sanity.sh
 
 molecule: venv collection-link image ## one Molecule scenario: make molecule SCENARIO=host
+	@docker volume rm -f lswarm-molecule-$(SCENARIO)-docker >/dev/null
 	@LAB_NODE_IMAGE=$$(bash lab/image.sh 2>/dev/null) \
 	 LAB_NODE_CAPS="[$$(grep -Ev '^\s*(#|$$)' lab/node-capabilities.txt | paste -sd, -)]" \
-	 $(STAGE) molecule-$(SCENARIO) molecule test -s $(SCENARIO)
+	 $(STAGE) molecule-$(SCENARIO) molecule test -s $(SCENARIO); \
+	 rc=$$?; docker volume rm -f lswarm-molecule-$(SCENARIO)-docker >/dev/null; exit $$rc
 
 molecule-all: ## every scenario in SCENARIOS
 	@for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule SCENARIO=$$s; done

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,75 @@ def test_ssh_rejects_an_unknown_key():
     )  # fmt: skip
     assert proc.returncode == 255
     assert "Permission denied" in proc.stderr
+
+
+def _addr(host: str) -> str:
+    groups = yaml.safe_load(INVENTORY.read_text())["all"]["children"]["lab_nodes"]["children"]
+    for group in groups.values():
+        if host in (group.get("hosts") or {}):
+            return group["hosts"][host]["ansible_host"]
+    raise KeyError(host)
+
+
+CONNECT = "import socket,sys; socket.create_connection((sys.argv[1], 2377), timeout=3).close(); print('open')"
+LISTEN = (
+    "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+    "s.bind(('0.0.0.0', 2377)); s.listen(8); s.settimeout(60); end=time.time()+60\n"
+    "while time.time() < end:\n"
+    "    try: s.accept()[0].close()\n"
+    "    except OSError: break"
+)
+
+
+def _docker(*args, timeout=60):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_firewall_lets_peers_reach_the_swarm_port_and_nobody_else():
+    hosts = _hosts()
+    manager, peer = hosts["managers"][0], (hosts["workers"] or hosts["managers"][1:])[0]
+    if "active" not in _docker("exec", manager, "ufw", "status").stdout:
+        pytest.skip("the host role's firewall is not on (run site.yml first)")
+    target = _addr(manager)
+    # something listens on the manager's 2377 (bounded: 60 s), whether or not a swarm runs
+    _docker("exec", "-d", manager, "python3", "-c", LISTEN)
+    time.sleep(1)
+    from_peer = _docker("exec", peer, "python3", "-c", CONNECT, target)
+    assert from_peer.stdout.strip() == "open", from_peer.stderr
+    image = _docker("inspect", "-f", "{{.Config.Image}}", manager).stdout.strip()
+    network = _docker(
+        "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}", manager
+    ).stdout.strip()
+    # a container on the same network that is not in the inventory
+    stranger = _docker("run", "--rm", "--label", "io.sophia.lambda_swarm.lab=lswarm", "--network", network,
+                       "--entrypoint", "python3", image, "-c", CONNECT, target)  # fmt: skip
+    assert stranger.returncode != 0
+    assert "timed out" in stranger.stderr or "TimeoutError" in stranger.stderr
+
+
+def test_kernel_preflight_finds_what_this_kernel_lacks():
+    proc = _ansible(
+        "lab_nodes", "-m", "sophia.lambda_swarm.kernel_preflight", "-a", "profile=lab", env=JSON_OUT
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for host, result in _results(proc).items():
+        facts = result["ansible_facts"]["kernel_preflight"]
+        # ../shared/LAB.md: this kernel has no IPVS and no ESP crypto; VXLAN overlays work
+        assert facts["missing"] == ["ipvs", "esp"], host
+        assert facts["adaptations"]["endpoint_mode"] == "dnsrr"
+        assert facts["adaptations"]["overlay_encrypted"] is False
+    strict = _ansible("lab_nodes", "-m", "sophia.lambda_swarm.kernel_preflight", env=JSON_OUT)
+    assert strict.returncode != 0
+    message = next(iter(_results(strict).values()))["msg"]
+    assert "ipvs is missing" in message and "routing mesh" in message and "Fix:" in message
+
+
+def test_docker_runs_with_the_role_keys_on_every_node():
+    proc = _ansible("lab_nodes", "-m", "ansible.builtin.command", "-a",
+                    "docker info --format '{% raw %}{{.Driver}} {{len .GenericResources}}{% endraw %}'", env=JSON_OUT)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {h: r["stdout"] for h, r in _results(proc).items()}
+    for host, row in rows.items():
+        driver, resources = row.split()
+        assert driver == "overlay2"
+        assert int(resources) == (2 if host in _hosts()["workers"] else 0), host

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: sophia.lambda_swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to sophia.lambda_swarm: NVIDIA GPU facts from nvidia-smi output. Pure parsing,
+no Ansible import; the module runs the commands."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+QUERY_FIELDS = ("index", "uuid", "name", "memory.total", "driver_version", "mig.mode.current")
+QUERY_ARGS = ["--query-gpu=" + ",".join(QUERY_FIELDS), "--format=csv,noheader,nounits"]
+
+_LIST_GPU = re.compile(r"^GPU (\d+): (.+?) \(UUID: (GPU-[0-9a-fA-F-]+)\)\s*$")
+_LIST_MIG = re.compile(r"^\s+MIG (\S+)\s+Device\s+(\d+): \(UUID: (MIG-[0-9a-fA-F-]+)\)\s*$")
+_CUDA = re.compile(r"CUDA Version:\s*([0-9.]+)")
+_DRIVER = re.compile(r"Driver Version:\s*([0-9.]+)")
+
+
+def _value(text):
+    text = text.strip()
+    return None if text in ("", "[N/A]", "N/A", "[Not Supported]", "[Unknown Error]") else text
+
+
+def parse_query(csv_text):
+    """Rows of ``nvidia-smi --query-gpu=<QUERY_FIELDS> --format=csv,noheader,nounits``."""
+    gpus = []
+    for line in csv_text.splitlines():
+        if not line.strip():
+            continue
+        cells = [c.strip() for c in line.split(",")]
+        if len(cells) != len(QUERY_FIELDS):
+            raise ValueError(
+                "unexpected nvidia-smi query line (%d fields, %d expected): %s"
+                % (len(cells), len(QUERY_FIELDS), line)
+            )
+        index, uuid, name, memory, driver, mig = (_value(c) for c in cells)
+        gpus.append(
+            {
+                "index": int(index),
+                "uuid": uuid,
+                "name": name,
+                "memory_mib": int(float(memory)) if memory else None,
+                "driver_version": driver,
+                "mig_mode": (mig or "").lower() or None,
+                "mig_devices": [],
+            }
+        )
+    return gpus
+
+
+def parse_list(text):
+    """``nvidia-smi -L``: GPUs and the MIG devices under each."""
+    gpus, current = [], None
+    for line in text.splitlines():
+        gpu = _LIST_GPU.match(line)
+        if gpu:
+            current = {
+                "index": int(gpu.group(1)),
+                "name": gpu.group(2),
+                "uuid": gpu.group(3),
+                "mig_devices": [],
+            }
+            gpus.append(current)
+            continue
+        mig = _LIST_MIG.match(line)
+        if mig and current is not None:
+            current["mig_devices"].append(
+                {"profile": mig.group(1), "index": int(mig.group(2)), "uuid": mig.group(3)}
+            )
+    return gpus
+
+
+def parse_header(text):
+    """Driver and CUDA versions from the plain ``nvidia-smi`` table's header."""
+    cuda, driver = _CUDA.search(text or ""), _DRIVER.search(text or "")
+    return (driver.group(1) if driver else None), (cuda.group(1) if cuda else None)
+
+
+def build_facts(query=None, listing=None, header=None, error=None, binary=None):
+    """The ``gpu`` facts. No binary or a failing driver: count 0, never an exception."""
+    facts = {
+        "count": 0,
+        "model": None,
+        "gpus": [],
+        "uuids": [],
+        "driver_version": None,
+        "cuda_version": None,
+        "mig_enabled": False,
+        "nvidia_smi": binary,
+        "driver_loaded": False,
+        "error": error,
+    }
+    if binary is None or error:
+        return facts
+    gpus = parse_query(query or "")
+    by_uuid = dict((g["uuid"], g) for g in parse_list(listing or ""))
+    for gpu in gpus:
+        listed = by_uuid.get(gpu["uuid"])
+        if listed:
+            gpu["mig_devices"] = listed["mig_devices"]
+    driver, cuda = parse_header(header)
+    facts.update(
+        {
+            "count": len(gpus),
+            "model": gpus[0]["name"] if gpus else None,
+            "gpus": gpus,
+            "uuids": [g["uuid"] for g in gpus],
+            "driver_version": (gpus[0]["driver_version"] if gpus else None) or driver,
+            "cuda_version": cuda,
+            "mig_enabled": any(g["mig_mode"] == "enabled" for g in gpus),
+            "driver_loaded": True,
+        }
+    )
+    return facts
+
+
+def generic_resources(uuids, kind="NVIDIA-GPU"):
+    """dockerd ``node-generic-resources`` entries, one per GPU."""
+    return ["%s=%s" % (kind, uuid) for uuid in uuids]
