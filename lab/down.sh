@@ -25,4 +25,6 @@ else
   fi
 fi
 rm -rf "$LAB_STATE_DIR/ssh" "$LAB_INVENTORY"
+# facts Ansible cached for the lab's nodes
+rm -f "$REPO_DIR"/.cache/facts/*"$LAB_NAME"-*
 log "lab down; the cached base image is kept ($("$DOCKER" images -q "$LAB_IMAGE_REPO" 2>/dev/null | wc -l) tag(s) of $LAB_IMAGE_REPO)"

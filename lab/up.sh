@@ -45,6 +45,16 @@ for old in $("$DOCKER" ps -a --filter "label=$LAB_LABEL=$LAB_NAME" --format '{{.
   fi
 done
 
+# Node addresses: .11.. for managers, .21.. for workers, in the lab's /24.
+node_ip() {
+  local prefix=${LAB_SUBNET%.*} n=${1##*-}
+  case $n in
+    m*) echo "$prefix.$((10 + ${n#m}))" ;;
+    w*) echo "$prefix.$((20 + ${n#w}))" ;;
+  esac
+}
+[[ $LAB_SUBNET == */24 ]] || die "LAB_SUBNET must be a /24 (got $LAB_SUBNET)"
+
 mapfile -t flags < <(lab_node_flags)
 for name in "${names[@]}"; do
   if [ "$("$DOCKER" inspect -f '{{.State.Running}} {{.Config.Image}}' "$name" 2>/dev/null)" = "true $image" ]; then
@@ -54,8 +64,9 @@ for name in "${names[@]}"; do
   "$DOCKER" rm -f "$name" >/dev/null 2>&1 || true
   "$DOCKER" volume create --label "$LAB_LABEL=$LAB_NAME" "$name-docker" >/dev/null
   log "starting $name"
+  # a fixed private address, as a cloud host has: it survives a restart of the node
   "$DOCKER" create --name "$name" --hostname "$name" \
-    --label "$LAB_LABEL=$LAB_NAME" --network "$LAB_NETWORK" \
+    --label "$LAB_LABEL=$LAB_NAME" --network "$LAB_NETWORK" --ip "$(node_ip "$name")" \
     "${flags[@]}" -v "$name-docker:/var/lib/docker" "$image" >/dev/null
   # A machine id of its own, as a cloud host has (systemd keeps a preset one).
   printf '%s\n' "$(tr -d '-' </proc/sys/kernel/random/uuid)" >"$LAB_STATE_DIR/machine-id"
@@ -84,6 +95,9 @@ for name in "${names[@]}"; do
     >>"$ssh_dir/known_hosts.new"
 done
 mv "$ssh_dir/known_hosts.new" "$ssh_dir/known_hosts"
+
+# Facts Ansible cached for earlier nodes of the same names describe other containers.
+for name in "${names[@]}"; do rm -f "$REPO_DIR/.cache/facts/$name" "$REPO_DIR"/.cache/facts/*_"$name"; done
 
 # The inventory (generated, git-ignored: it holds this machine's addresses).
 {

@@ -1,0 +1,170 @@
+"""The swarm role on the lab (3 managers + 1 worker over SSH), after site.yml formed the swarm:
+it matches the inventory, refuses a bad inventory before any change, rejoins a node that left,
+follows an inventory change one node at a time, and keeps going when a manager is down.
+
+Needs a running lab on which site.yml ran (`make lab-test` does both)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_INVENTORY = ROOT / "inventory" / "lab"
+INVENTORY = LAB_INVENTORY / "hosts.yml"
+PLAYBOOK = ROOT / "playbooks" / "swarm.yml"
+
+pytestmark = pytest.mark.skipif(not INVENTORY.is_file(), reason="no lab: run `make lab-up` first")
+
+
+def docker(*args, timeout=60):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def groups():
+    data = yaml.safe_load(INVENTORY.read_text())["all"]["children"]["lab_nodes"]["children"]
+    return {g: dict(data[g].get("hosts") or {}) for g in ("managers", "workers")}
+
+
+def inventory_with(name, managers, workers):
+    """A copy of the lab inventory with other groups (under .cache so the key paths hold)."""
+    target = ROOT / ".cache" / "inventories" / name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(LAB_INVENTORY / "group_vars", target / "group_vars")
+    data = {"all": {"children": {"lab_nodes": {"children": {"managers": {"hosts": managers},
+                                                            "workers": {"hosts": workers}}}}}}  # fmt: skip
+    (target / "hosts.yml").write_text(yaml.safe_dump(data))
+    return target
+
+
+def run_swarm(inventory=LAB_INVENTORY, *extra):
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK), *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
+    )  # fmt: skip
+    recap = {}
+    for line in proc.stdout.split("PLAY RECAP")[-1].splitlines():
+        m = re.match(r"^(\S+)\s+:\s+(.*)$", line)
+        if m:
+            recap[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return proc, recap
+
+
+def nodes():
+    out = docker(
+        "exec",
+        "lswarm-m1",
+        "docker",
+        "node",
+        "ls",
+        "--format",
+        "{{.Hostname}} {{.Status}} {{.ManagerStatus}}",
+    )
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()]
+    return [(r[0], r[1], r[2] if len(r) > 2 else "") for r in rows]
+
+
+def role(hostname):
+    return docker(
+        "exec", "lswarm-m1", "docker", "node", "inspect", hostname, "--format", "{{.Spec.Role}}"
+    ).stdout.strip()
+
+
+def labels(hostname):
+    out = docker(
+        "exec", "lswarm-m1", "docker", "node", "inspect", hostname, "--format", "{{json .Spec.Labels}}"
+    )
+    return json.loads(out.stdout)
+
+
+def wait_until(predicate, limit=120, what="condition"):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(2)
+    raise AssertionError(f"timed out after {limit}s waiting for {what}")
+
+
+def test_swarm_matches_the_inventory():
+    g = groups()
+    found = {name: (status, manager) for name, status, manager in nodes()}
+    assert sorted(found) == sorted([*g["managers"], *g["workers"]])
+    assert all(status == "Ready" for status, _m in found.values())
+    assert sorted(n for n, (_s, m) in found.items() if m in ("Leader", "Reachable")) == sorted(g["managers"])
+    worker = next(iter(g["workers"]))
+    assert labels(worker) == {"cloud": "lab", "gpu.count": "2", "gpu.model": "lab-fake",
+                              "io.sophia.lambda_swarm.labels": "cloud,gpu.count,gpu.model"}  # fmt: skip
+    network = docker("exec", "lswarm-m1", "docker", "network", "inspect", "mcp",
+                     "--format", "{{.Driver}} {{.Attachable}} {{json .Options}}").stdout.split(" ", 2)  # fmt: skip
+    assert network[:2] == ["overlay", "true"]
+    assert "encrypted" not in network[2]  # the lab kernel has no ESP crypto
+
+
+def test_even_managers_refused_before_any_change():
+    g = groups()
+    managers = dict(list(g["managers"].items())[:2])
+    proc, recap = run_swarm(inventory_with("two-managers", managers, g["workers"]))
+    assert proc.returncode == 2
+    assert "Group 'managers' has 2 managers" in " ".join(proc.stdout.split())
+    assert all(r.get("changed", 0) == 0 for r in recap.values())
+
+
+def test_node_that_left_is_rejoined_with_its_labels():
+    worker = next(iter(groups()["workers"]))
+    assert docker("exec", worker, "docker", "swarm", "leave", "--force").returncode == 0
+    proc, recap = run_swarm()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    rows = [r for r in nodes() if r[0] == worker]
+    assert rows == [(worker, "Ready", "")]  # rejoined, and the stale entry removed
+    assert labels(worker)["gpu.count"] == "2"
+    proc, recap = run_swarm()
+    assert proc.returncode == 0 and all(r["changed"] == 0 for r in recap.values()), recap
+
+
+def test_inventory_change_demotes_then_promotes_back():
+    g = groups()
+    names = list(g["managers"])
+    last = names[-1]
+    demoted = inventory_with(
+        "demoted", {n: g["managers"][n] for n in names[:-1]}, {**g["workers"], last: g["managers"][last]}
+    )
+    proc, _recap = run_swarm(
+        demoted, "-e", "preflight_allow_even_managers=true", "-e", "swarm_allow_even_managers=true"
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert role(last) == "worker"
+    assert "demote " + last in proc.stdout
+    proc, recap = run_swarm(
+        demoted, "-e", "preflight_allow_even_managers=true", "-e", "swarm_allow_even_managers=true"
+    )
+    assert proc.returncode == 0 and all(r["changed"] == 0 for r in recap.values()), recap
+    proc, _recap = run_swarm()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert role(last) == "manager"
+
+
+def test_a_manager_down_keeps_quorum_and_is_reported():
+    down = list(groups()["managers"])[-1]
+    assert docker("stop", down, timeout=120).returncode == 0
+    try:
+        proc, recap = run_swarm()
+        assert proc.returncode == 4  # Ansible's "some hosts were unreachable"
+        assert recap[down]["unreachable"] == 1
+        assert all(r["failed"] == 0 for h, r in recap.items() if h != down)
+        assert f"{down}" in proc.stdout and "UNREACHABLE" in proc.stdout
+        # the two other managers still hold quorum: the swarm answers and the node is not removed
+        found = {n: (s, m) for n, s, m in nodes()}
+        assert found[down][0] == "Down"
+    finally:
+        assert docker("start", down).returncode == 0
+    wait_until(lambda: {n: s for n, s, _m in nodes()}.get(down) == "Ready", 180, f"{down} back in the swarm")
