@@ -204,18 +204,8 @@ class Project:
                 if name in SKIP_DIRS:
                     continue
                 if os.path.islink(full):
-                    if not self.inside(os.path.realpath(full)):
-                        self.findings.append(
-                            finding(
-                                "symlink-outside-project",
-                                rel,
-                                None,
-                                "%s links to %s, outside the project; not followed"
-                                % (rel, os.readlink(full)),
-                                "copy what it needs into the project",
-                            )
-                        )
-                    continue
+                    self._links_outside(full, rel)
+                    continue  # symlinked directories are never walked
                 keep.append(name)
                 self.dirs.add(rel)
             dirnames[:] = keep
@@ -224,16 +214,7 @@ class Project:
 
     def _add_file(self, full, rel):
         if os.path.islink(full):
-            if not self.inside(os.path.realpath(full)):
-                self.findings.append(
-                    finding(
-                        "symlink-outside-project",
-                        rel,
-                        None,
-                        "%s links to %s, outside the project; not followed" % (rel, os.readlink(full)),
-                        "copy what it needs into the project",
-                    )
-                )
+            if self._links_outside(full, rel):
                 return
             if not os.path.exists(full):
                 self.findings.append(
@@ -253,6 +234,21 @@ class Project:
             return
         self.files.append(rel)
         self.by_dir.setdefault(os.path.dirname(rel), []).append(rel)
+
+    def _links_outside(self, full, rel):
+        """True (with a finding) when the symlink at ``full`` leads out of the project."""
+        if self.inside(os.path.realpath(full)):
+            return False
+        self.findings.append(
+            finding(
+                "symlink-outside-project",
+                rel,
+                None,
+                "%s links to %s, outside the project; not followed" % (rel, os.readlink(full)),
+                "copy what it needs into the project",
+            )
+        )
+        return True
 
     def inside(self, real_path):
         return real_path == self.root or real_path.startswith(self.root + os.sep)

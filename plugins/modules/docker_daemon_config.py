@@ -22,13 +22,15 @@ description:
   - Writes only when the content changes, so a restart handler runs only then.
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Returns details on what changed (or would change in check mode) in diff mode.
     support: full
+  platform:
+    platforms: posix
 options:
   path:
     description: The daemon configuration file.

@@ -24,17 +24,19 @@ description:
     adaptations later roles apply (C(dnsrr) endpoints, host-mode ports, unencrypted overlays).
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode no module is loaded; the modules that would be loaded are listed.
   diff_mode:
-    description: Returns details on what changed (or would change in check mode) in diff mode.
     support: none
   facts:
-    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
+  platform:
+    platforms: posix
 options:
   profile:
     description: C(production) fails on a missing feature; C(lab) records it.

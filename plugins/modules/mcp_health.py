@@ -32,14 +32,16 @@ description:
     failing target. The results are returned either way.
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Only reads; runs the same in check mode.
   diff_mode:
-    description: Returns details on what changed (or would change in check mode) in diff mode.
     support: none
+  platform:
+    platforms: posix
 options:
   targets:
     description: The endpoints to check.

@@ -32,17 +32,23 @@ description:
   - Fails, with the findings still returned, when any finding reaches O(fail_on).
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Only reads the project. O(report_path) and O(sarif_path) are written in check mode too.
   diff_mode:
-    description: Returns details on what changed (or would change in check mode) in diff mode.
     support: none
   action:
-    description: Has an action plugin, so the validation can run on the controller.
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  platform:
+    platforms: posix
 options:
   project_dir:
     description: The root of the MCP project.

@@ -25,13 +25,15 @@ description:
   - Changes nothing itself; the role applies the steps.
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Returns details on what changed (or would change in check mode) in diff mode.
     support: none
+  platform:
+    platforms: posix
 options:
   nodes:
     description: The swarm's nodes, the C(nodes) result of C(community.docker.docker_node_info).
