@@ -89,7 +89,8 @@ molecule: venv collection-link image ## one Molecule scenario: make molecule SCE
 molecule-all: ## every scenario in SCENARIOS
 	@for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule SCENARIO=$$s; done
 
-lab-test: venv collection-link image ## the lab end to end: site.yml, SSH and paramiko, then teardown
+lab-test: LAB_WORKERS = 2
+lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.yml, SSH, firewall, swarm cases, teardown
 	@$(STAGE) lab-up bash lab/up.sh $(LAB_MANAGERS) $(LAB_WORKERS)
 	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
 	@$(STAGE) lab-pytest pytest -q tests/integration

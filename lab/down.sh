@@ -18,6 +18,14 @@ else
     log "removing ${#vols[@]} volume(s)"
     "$DOCKER" volume rm "${vols[@]}" >/dev/null
   fi
+  # base images of older recipes (the current one stays cached)
+  current=$(bash "$LAB_DIR/image.sh" --ref)
+  mapfile -t stale < <("$DOCKER" images --filter "label=$LAB_LABEL.base" --filter "reference=$LAB_IMAGE_REPO" \
+    --format '{{.Repository}}:{{.Tag}}' | grep -vxF "$current")
+  if (( ${#stale[@]} )); then
+    log "removing ${#stale[@]} base image(s) of older recipes"
+    "$DOCKER" image rm "${stale[@]}" >/dev/null
+  fi
   mapfile -t nets < <("$DOCKER" network ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
   if (( ${#nets[@]} )); then
     log "removing network $LAB_NETWORK"

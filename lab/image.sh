@@ -3,7 +3,7 @@
 # debootstrap Debian 12 from the mirror this machine's apt already uses, import
 # the tree as an image, tag it by a hash of this recipe. A second run with the
 # same recipe finds the tag and returns at once.
-# Prints the image reference on stdout.
+# Prints the image reference on stdout (`image.sh --ref`: the reference only, no build).
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
 
@@ -122,4 +122,9 @@ UNIT
   echo "$image"
 }
 
+if [ "${1:-}" = "--ref" ]; then
+  # the image reference of the current recipe, built or not
+  echo "$LAB_IMAGE_REPO:$(recipe_hash)"
+  exit 0
+fi
 main "$@"

@@ -106,6 +106,8 @@ for name in "${names[@]}"; do rm -f "$REPO_DIR/.cache/facts/$name" "$REPO_DIR"/.
   echo "all:"
   echo "  children:"
   echo "    lab_nodes:  # connection settings: group_vars/lab_nodes/"
+  echo "      vars:"
+  echo "        lab_state_dir: $LAB_STATE_DIR"
   echo "      children:"
   echo "        managers:"
   echo "          hosts:"

@@ -38,8 +38,17 @@ def inventory_with(name, managers, workers):
     target = ROOT / ".cache" / "inventories" / name
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(LAB_INVENTORY / "group_vars", target / "group_vars")
-    data = {"all": {"children": {"lab_nodes": {"children": {"managers": {"hosts": managers},
-                                                            "workers": {"hosts": workers}}}}}}  # fmt: skip
+    lab_vars = yaml.safe_load(INVENTORY.read_text())["all"]["children"]["lab_nodes"]["vars"]
+    data = {
+        "all": {
+            "children": {
+                "lab_nodes": {
+                    "vars": lab_vars,
+                    "children": {"managers": {"hosts": managers}, "workers": {"hosts": workers}},
+                }
+            }
+        }
+    }
     (target / "hosts.yml").write_text(yaml.safe_dump(data))
     return target
 
@@ -151,6 +160,45 @@ def test_inventory_change_demotes_then_promotes_back():
     proc, _recap = run_swarm()
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert role(last) == "manager"
+
+
+def ssh_port_open(ip):
+    probe = subprocess.run(
+        ["bash", "-c", f"exec 3<>/dev/tcp/{ip}/22"], capture_output=True, timeout=5, check=False
+    )
+    return probe.returncode == 0
+
+
+def wait_for_ssh(host, limit=120):
+    addr = groups()["workers"].get(host) or groups()["managers"].get(host)
+    wait_until(lambda: ssh_port_open(addr["ansible_host"]), limit, f"SSH on {host}")
+
+
+def test_a_down_worker_dropped_from_the_inventory_is_removed_then_added_back():
+    g = groups()
+    workers = list(g["workers"])
+    if len(workers) < 2:
+        pytest.skip("needs a lab with two workers (make lab-test brings up 3 + 2)")
+    gone = workers[-1]
+    assert docker("stop", gone, timeout=120).returncode == 0
+    try:
+        wait_until(
+            lambda: {n: st for n, st, _m in nodes()}.get(gone) == "Down", 60, f"the swarm to see {gone} down"
+        )
+        without = inventory_with("without-worker", g["managers"], {w: g["workers"][w] for w in workers[:-1]})
+        proc, _recap = run_swarm(without)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert gone not in [n for n, _s, _m in nodes()]
+        assert f"remove {gone}" in proc.stdout
+        proc, recap = run_swarm(without)
+        assert proc.returncode == 0 and all(r["changed"] == 0 for r in recap.values()), recap
+    finally:
+        assert docker("start", gone).returncode == 0
+    wait_for_ssh(gone)
+    proc, _recap = run_swarm()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert [(n, s) for n, s, _m in nodes() if n == gone] == [(gone, "Ready")]
+    assert labels(gone)["cloud"] == "lab"
 
 
 def test_a_manager_down_keeps_quorum_and_is_reported():
