@@ -812,13 +812,16 @@ class Validator:
     def _check_compose_ref(self, rel, line, base, value):
         target = self._ref_path(base, value, rel, line, "compose file")
         if target is not None and target not in self.project.file_set:
-            self.add(
-                "compose-file-missing",
-                rel,
-                line,
-                "%s references %s, which does not exist" % (rel, value),
-                self.missing_hint(target, self.project.matching(self.compose_globs)),
-            )
+            self._compose_missing(rel, line, value, target)
+
+    def _compose_missing(self, rel, line, value, target):
+        self.add(
+            "compose-file-missing",
+            rel,
+            line,
+            "%s references %s, which does not exist" % (rel, value),
+            self.missing_hint(target, self.project.matching(self.compose_globs)),
+        )
 
     def check_port_groups(self, parsed):
         groups = [[rel] for rel in parsed]
@@ -864,6 +867,9 @@ class Validator:
             if text is None:
                 continue
             base = os.path.dirname(rel)
+            deploys_stacks = (
+                re.search(r"stack\s+deploy|stack\", \"deploy|\"stack\",\s*\"deploy", text) is not None
+            )
             for line, value in compose_refs_in_text(text, rel):
                 target = self._ref_path(base, value, rel, line, "compose file")
                 if target is None:
@@ -872,16 +878,10 @@ class Validator:
                 if target in self.project.file_set or (root_target and root_target in self.project.file_set):
                     found = target if target in self.project.file_set else root_target
                     self.referenced_compose.add(found)
-                    if re.search(r"stack\s+deploy|stack\", \"deploy|\"stack\",\s*\"deploy", text):
+                    if deploys_stacks:
                         self.stack_files.add(found)
                     continue
-                self.add(
-                    "compose-file-missing",
-                    rel,
-                    line,
-                    "%s references %s, which does not exist" % (rel, value),
-                    self.missing_hint(target, self.project.matching(self.compose_globs)),
-                )
+                self._compose_missing(rel, line, value, target)
             for lineno, line in enumerate(text.splitlines(), 1):
                 stripped = line.strip()
                 if stripped.startswith("#"):
