@@ -32,7 +32,8 @@ else
     "$DOCKER" network rm "${nets[@]}" >/dev/null
   fi
 fi
-rm -rf "$LAB_STATE_DIR/ssh" "$LAB_INVENTORY"
+rm -rf "$LAB_STATE_DIR/ssh" "$LAB_STATE_DIR/secrets" "$LAB_STATE_DIR/ca" "$LAB_STATE_DIR/vault-password" "$LAB_INVENTORY" \
+  "$REPO_DIR/inventory/lab/group_vars/all/vault.yml"
 # facts Ansible cached for the lab's nodes
 rm -f "$REPO_DIR"/.cache/facts/*"$LAB_NAME"-*
 log "lab down; the cached base image is kept ($("$DOCKER" images -q "$LAB_IMAGE_REPO" 2>/dev/null | wc -l) tag(s) of $LAB_IMAGE_REPO)"

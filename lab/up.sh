@@ -111,11 +111,23 @@ for name in "${names[@]}"; do rm -f "$REPO_DIR/.cache/facts/$name" "$REPO_DIR"/.
   echo "      children:"
   echo "        managers:"
   echo "          hosts:"
-  for i in $(seq 1 "$managers"); do echo "            $LAB_NAME-m$i: {ansible_host: ${addr[$LAB_NAME-m$i]}}"; done
+  # stateful services (ai_memory's volume) are pinned to the node labelled mcp.data=true:
+  # the first worker, or the first manager when there are no workers
+  data_node=$LAB_NAME-w1
+  (( workers > 0 )) || data_node=$LAB_NAME-m1
+  node_line() {
+    local extra=""
+    [ "$1" = "$data_node" ] && extra=", swarm_node_labels: {mcp.data: \"true\"}"
+    echo "            $1: {ansible_host: ${addr[$1]}$extra}"
+  }
+  for i in $(seq 1 "$managers"); do node_line "$LAB_NAME-m$i"; done
   echo "        workers:"
   if (( workers == 0 )); then echo "          hosts: {}"; else echo "          hosts:"; fi
-  for i in $(seq 1 "$workers"); do echo "            $LAB_NAME-w$i: {ansible_host: ${addr[$LAB_NAME-w$i]}}"; done
+  for i in $(seq 1 "$workers"); do node_line "$LAB_NAME-w$i"; done
 } >"$inventory"
+
+# the lab's vault and sample secrets (made once per lab)
+bash "$LAB_DIR/secrets.sh"
 
 ssh_ok() {
   ssh -i "$ssh_dir/id_ed25519" -o BatchMode=yes -o ConnectTimeout=3 \

@@ -88,3 +88,59 @@ def value_at(values, path):
         except (KeyError, IndexError, TypeError):
             raise KeyError("no %s in the environment (looked for %s)" % (".".join(walked), path)) from None
     return current
+
+
+LABEL_NAME = "io.sophia.lambda_swarm.secret"
+LABEL_VERSION = "io.sophia.lambda_swarm.version"
+
+
+def secret_refs(services):
+    """Secret names the services' current and previous specs reference (the previous spec
+    is what `docker service rollback` returns to)."""
+    used = set()
+    for service in services or []:
+        for key in ("Spec", "PreviousSpec"):
+            spec = service.get(key) or {}
+            container = (spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+            for ref in container.get("Secrets") or []:
+                if ref.get("SecretName"):
+                    used.add(ref["SecretName"])
+    return used
+
+
+def plan(desired, existing, key, keep=2, services=None):
+    """What to do: ``desired`` is [{"name", "value"}]; ``existing`` the Docker secrets the
+    collection made (as the API lists them); ``services`` as the API lists them.
+
+    Returns {"versions": {name: versioned}, "create": [versioned...], "remove": [versioned...]}
+    in a stable order. Values never appear in the result.
+    """
+    seen = set()
+    versions = {}
+    create = []
+    names = set(s["Spec"]["Name"] for s in existing)
+    for item in desired:
+        if item["name"] in seen:
+            raise ValueError("secret %r is declared twice" % item["name"])
+        seen.add(item["name"])
+        full = versioned_name(item["name"], version_of(item["value"], key))
+        versions[item["name"]] = full
+        if full not in names:
+            create.append(full)
+    listed = []
+    for secret in existing:
+        labels = secret["Spec"].get("Labels") or {}
+        if labels.get(LABEL_NAME):
+            listed.append(
+                {
+                    "name": secret["Spec"]["Name"],
+                    "base": labels[LABEL_NAME],
+                    "created": (secret.get("Version") or {}).get("Index", 0),
+                }
+            )
+    # a version about to be made is the newest of its secret
+    for name, full in versions.items():
+        if full in create:
+            listed.append({"name": full, "base": name, "created": float("inf")})
+    remove = gc_plan(listed, secret_refs(services), versions, keep=keep)
+    return {"versions": versions, "create": sorted(create), "remove": remove}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The lab's sample secrets, made once per lab and never committed:
+#  - inventory/lab/group_vars/all/vault.yml: variables encrypted with Ansible Vault
+#    (password from lab/vault-pass.sh): the version key and an API token;
+#  - .lab/secrets/signer_key: a controller file, several lines with non-ASCII text, for the
+#    file source (and the byte-for-byte test).
+# shellcheck source=lab/common.sh
+source "$(dirname "$0")/common.sh"
+
+VAULT_FILE=${LAB_VAULT_FILE:-$REPO_DIR/inventory/lab/group_vars/all/vault.yml}
+VAULT=${ANSIBLE_VAULT:-$REPO_DIR/.venv/bin/ansible-vault}
+[ -x "$VAULT" ] || VAULT=ansible-vault
+
+random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+main() {
+  umask 077
+  mkdir -p "$LAB_STATE_DIR/secrets"
+  if ! ANSIBLE_VAULT_PASSWORD_FILE="$LAB_DIR/vault-pass.sh" "$VAULT" view "$VAULT_FILE" >/dev/null 2>&1; then
+    local plain
+    plain=$(mktemp)
+    {
+      echo "---"
+      echo "# Made by lab/secrets.sh for this lab only; encrypted with the lab's vault password."
+      echo "vault_secrets_version_key: \"$(random_hex 32)\""
+      echo "vault_signer_api_token: \"lab-token-$(random_hex 16)\""
+    } >"$plain"
+    rm -f "$VAULT_FILE"
+    ANSIBLE_VAULT_PASSWORD_FILE="$LAB_DIR/vault-pass.sh" "$VAULT" encrypt --output "$VAULT_FILE" "$plain" >/dev/null
+    rm -f "$plain"
+    chmod 0600 "$VAULT_FILE"
+    log "lab vault written: $VAULT_FILE"
+  fi
+  if [ ! -s "$LAB_STATE_DIR/secrets/signer_key" ]; then
+    printf 'lab signer key %s\nzweite Zeile: grüße, 東京, ☃\n\ttab and trailing spaces  \n' \
+      "$(random_hex 16)" >"$LAB_STATE_DIR/secrets/signer_key"
+    log "lab signer key written: $LAB_STATE_DIR/secrets/signer_key"
+  fi
+}
+
+main "$@"

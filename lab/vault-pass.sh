@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Ansible's vault password for the lab (ansible.cfg: vault_password_file). The lab makes its
+# own password at first use, kept in .lab/vault-password (git-ignored, mode 0600); lab/up.sh
+# encrypts the lab's sample secrets with it. Real inventories bring their own password
+# (--vault-password-file or ANSIBLE_VAULT_PASSWORD_FILE override this).
+set -euo pipefail
+state=${LAB_STATE_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.lab}
+file=$state/vault-password
+if [ ! -s "$file" ]; then
+  mkdir -p "$state"
+  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+fi
+cat "$file"
