@@ -99,6 +99,9 @@ mv "$ssh_dir/known_hosts.new" "$ssh_dir/known_hosts"
 # Facts Ansible cached for earlier nodes of the same names describe other containers.
 for name in "${names[@]}"; do rm -f "$REPO_DIR/.cache/facts/$name" "$REPO_DIR"/.cache/facts/*_"$name"; done
 
+# The base image of the MCP servers and the gateway (built here, loaded by the stack role)
+mcp_base=$(bash "$LAB_DIR/mcp-base.sh")
+
 # The inventory (generated, git-ignored: it holds this machine's addresses).
 {
   echo "---"
@@ -108,6 +111,8 @@ for name in "${names[@]}"; do rm -f "$REPO_DIR/.cache/facts/$name" "$REPO_DIR"/.
   echo "    lab_nodes:  # connection settings: group_vars/lab_nodes/"
   echo "      vars:"
   echo "        lab_state_dir: $LAB_STATE_DIR"
+  echo "        lab_mcp_base_image: $mcp_base"
+  echo "        lab_mcp_base_archive: $(bash "$LAB_DIR/mcp-base.sh" --archive)"
   echo "      children:"
   echo "        managers:"
   echo "          hosts:"

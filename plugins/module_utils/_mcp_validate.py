@@ -564,6 +564,14 @@ class Validator:
             if data is not None:
                 self.check_compose(rel, data)
         self.check_port_groups(parsed)
+        # a declared server's Dockerfile is built with the context the server names
+        # (the stack role builds from the project root: context ".")
+        for server in self.declared_servers:
+            if server.get("context") is not None and server.get("path"):
+                dockerfile = server.get("dockerfile") or os.path.join(server["path"], "Dockerfile")
+                self.dockerfile_contexts.setdefault(self.project.rel(dockerfile), set()).add(
+                    self.project.rel(server["context"])
+                )
         for rel in self.project.matching(self.dockerfile_globs):
             contexts = self.dockerfile_contexts.get(rel) or {os.path.dirname(rel)}
             for context in sorted(contexts):

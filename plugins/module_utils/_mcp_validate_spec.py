@@ -37,6 +37,8 @@ ARGUMENT_SPEC = dict(
             command=dict(type="raw"),
             port=dict(type="int"),
             secrets=dict(type="list", elements="str", no_log=False),
+            dockerfile=dict(type="str"),
+            context=dict(type="str"),
         ),
     ),
     fail_on=dict(type="str", choices=["error", "warning"], default="error"),

@@ -111,6 +111,14 @@ options:
         description: Names of the secrets the server reads.
         type: list
         elements: str
+      dockerfile:
+        description: The server's Dockerfile, relative to the project (default C(<path>/Dockerfile)).
+        type: str
+      context:
+        description:
+          - The build context of the server's Dockerfile, relative to the project (the stack
+            role builds from the project root, C(.)). Its COPY sources are checked against it.
+        type: str
   fail_on:
     description: Fail when a finding of this severity or a more severe one exists.
     type: str

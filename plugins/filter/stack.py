@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: sophia.lambda_swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the stack role: the MCP server registry as a compose document and as the
+gateway's nginx configuration (logic in module_utils/_stack.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import (
+    RegistryError,
+    compose,
+    gateway_conf,
+    normalize,
+)
+
+
+def mcp_registry(servers, secret_names=None):
+    """The registry checked and completed with defaults; a bad entry fails naming its key."""
+    try:
+        return normalize(servers, secret_names)
+    except RegistryError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def mcp_compose(servers, opts):
+    try:
+        return compose(normalize(servers), opts)
+    except (RegistryError, KeyError) as exc:
+        raise AnsibleFilterError("stack compose: %s" % exc) from None
+
+
+def mcp_gateway_conf(servers, opts=None):
+    return gateway_conf(normalize(servers), opts)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "mcp_registry": mcp_registry,
+            "mcp_compose": mcp_compose,
+            "mcp_gateway_conf": mcp_gateway_conf,
+        }

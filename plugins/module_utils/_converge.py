@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright: sophia.lambda_swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to sophia.lambda_swarm: whether a stack's services run their desired replicas of
+their current spec, from the Engine API's /services and /tasks. Pure functions."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import calendar
+import re
+import time
+
+FAILED_UPDATE = ("rollback_started", "rollback_paused", "rollback_completed")
+TERMINAL_BAD = ("failed", "rejected", "orphaned")
+# a service none of whose tasks runs, with this many failed tasks of its current spec, is
+# crash-looping: fail now rather than at the timeout
+CRASH_LOOP = 3
+
+
+def parse_time(text):
+    """Docker's RFC 3339 time (nanoseconds allowed) as epoch seconds; 0 if absent."""
+    if not text or text.startswith("0001-"):
+        return 0.0
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", text)
+    if not match:
+        return 0.0
+    base = calendar.timegm(time.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S"))
+    fraction = float("0" + match.group(2)) if match.group(2) else 0.0
+    offset = 0
+    if match.group(3) != "Z":
+        sign = 1 if match.group(3)[0] == "+" else -1
+        hours, minutes = match.group(3)[1:].split(":")
+        offset = sign * (int(hours) * 3600 + int(minutes) * 60)
+    return base + fraction - offset
+
+
+def _container_spec(spec):
+    return ((spec or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
+
+
+def service_state(service, tasks, since=0.0):
+    """{name, mode, desired, running, state, done, failed, reason} for one service.
+
+    ``tasks``: this service's tasks. A task counts when it runs (healthy, for containers
+    with a healthcheck: Swarm reports them running only then) with the service's current
+    container spec. ``since``: epoch seconds of this deploy; a rollback that started before
+    it belongs to an earlier run and is not this run's failure.
+    """
+    spec = service.get("Spec") or {}
+    name = spec.get("Name", service.get("ID", "?"))
+    mode = spec.get("Mode") or {}
+    current = _container_spec(spec)
+    update = service.get("UpdateStatus") or {}
+    update_state = update.get("State") or ""
+    started = parse_time(update.get("StartedAt"))
+    out = {"name": name, "update": update_state, "failed": False, "done": False, "reason": ""}
+
+    if "ReplicatedJob" in mode or "GlobalJob" in mode:
+        job = mode.get("ReplicatedJob") or {}
+        wanted = int(job.get("TotalCompletions") or job.get("MaxConcurrent") or 1) if "ReplicatedJob" in mode else None
+        complete = [t for t in tasks if (t.get("Status") or {}).get("State") == "complete"]
+        failed = [t for t in tasks if (t.get("Status") or {}).get("State") in TERMINAL_BAD]
+        out.update(mode="job", desired=wanted, running=len(complete))
+        if wanted is None:
+            wanted = len([t for t in tasks if t.get("DesiredState") == "complete"]) or 1
+            out["desired"] = wanted
+        out["done"] = len(complete) >= wanted
+        if not out["done"] and failed and not [t for t in tasks if t.get("DesiredState") in ("running", "complete")
+                                               and (t.get("Status") or {}).get("State") not in TERMINAL_BAD]:
+            out.update(failed=True, reason="job tasks failed: %s" % task_errors(failed))
+        return out
+
+    live = [t for t in tasks if t.get("DesiredState") in ("running", "ready")]
+    running = [
+        t
+        for t in live
+        if (t.get("Status") or {}).get("State") == "running" and ((t.get("Spec") or {}).get("ContainerSpec") or {}) == current
+    ]
+    if "Global" in mode:
+        # one task per eligible node: the nodes the orchestrator placed live tasks on
+        desired = len(set(t.get("NodeID") for t in live))
+        out["mode"] = "global"
+    else:
+        desired = int((mode.get("Replicated") or {}).get("Replicas", 1))
+        out["mode"] = "replicated"
+    out.update(desired=desired, running=len(running))
+    if update_state in FAILED_UPDATE and started >= since:
+        out.update(failed=True, reason="update %s: %s" % (update_state, update.get("Message") or "no message"))
+    elif update_state == "paused":
+        out.update(failed=True, reason="update paused: %s" % (update.get("Message") or "no message"))
+    elif update_state in ("updating", "rollback_started"):
+        out["reason"] = "updating"
+    else:
+        out["done"] = len(running) >= desired and len(live) <= desired
+        if not out["done"]:
+            out["reason"] = "%d of %d running the current spec" % (len(running), desired)
+            current_failed = [
+                t
+                for t in tasks
+                if (t.get("Status") or {}).get("State") in TERMINAL_BAD + ("shutdown",)
+                and (t.get("Status") or {}).get("Err")
+                and parse_time((t.get("Status") or {}).get("Timestamp")) >= since
+                and ((t.get("Spec") or {}).get("ContainerSpec") or {}) == current
+            ]
+            pending = [t for t in live if (t.get("Status") or {}).get("Err")]
+            if not running and len(current_failed) >= CRASH_LOOP:
+                out.update(failed=True, reason="tasks of the current spec keep failing: %s" % task_errors(current_failed))
+            elif pending:
+                out["reason"] += "; %s" % task_errors(pending, limit=2)
+    return out
+
+
+def task_errors(tasks, limit=5):
+    """The newest failing tasks' errors, one line each."""
+    bad = [t for t in tasks if (t.get("Status") or {}).get("Err") or (t.get("Status") or {}).get("State") in TERMINAL_BAD]
+    bad.sort(key=lambda t: parse_time((t.get("Status") or {}).get("Timestamp")), reverse=True)
+    lines = []
+    for task in bad[:limit]:
+        status = task.get("Status") or {}
+        lines.append(
+            "%s on %s: %s %s"
+            % (task.get("ID", "?")[:12], task.get("NodeID", "?")[:12], status.get("State"), status.get("Err") or status.get("Message") or "")
+        )
+    return "; ".join(lines) or "no task error recorded"
+
+
+def stack_state(services, tasks, since=0.0):
+    """Every service's state, sorted by name, and the overall verdict."""
+    by_service = {}
+    for task in tasks:
+        by_service.setdefault(task.get("ServiceID"), []).append(task)
+    states = [service_state(s, by_service.get(s.get("ID"), []), since) for s in services]
+    states.sort(key=lambda s: s["name"])
+    return {
+        "services": states,
+        "done": all(s["done"] for s in states),
+        "failed": [s for s in states if s["failed"]],
+    }

@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+# Copyright: sophia.lambda_swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to sophia.lambda_swarm: the MCP server registry (``mcp_servers``) turned into a
+swarm stack (compose) and the gateway's nginx configuration. Pure functions, no Ansible:
+the same input gives the same output, byte for byte once dumped with sorted keys."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+GPU_KIND = "NVIDIA-GPU"
+LABEL = "io.sophia.lambda_swarm"
+
+DEFAULTS = {
+    "replicas": 1,
+    "gpus": 0,
+    "cpus": "0.50",
+    "memory": "256M",
+    "secrets": [],
+    "env": {},
+    "volumes": [],
+    "placement": [],
+    "health": {},
+}
+
+
+class RegistryError(ValueError):
+    """A bad entry of mcp_servers: the message names the entry, the key and the fix."""
+
+
+def _err(index, name, key, problem, fix):
+    return RegistryError("mcp_servers[%d] (%s): %s %s; %s" % (index, name or "no name", key, problem, fix))
+
+
+def normalize(servers, secret_names=None):
+    """Check the registry and fill defaults. ``secret_names``: names the secrets role declares."""
+    out, seen, ports = [], set(), {}
+    for index, entry in enumerate(servers or []):
+        entry = dict(entry or {})
+        name = entry.get("name")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise _err(index, name, "name", "is missing or invalid", "use lower-case letters, digits, '_' or '-'")
+        if name in seen or name == "gateway":
+            raise _err(index, name, "name", "is used twice or reserved", "give each server its own name (not 'gateway')")
+        seen.add(name)
+        if not entry.get("path"):
+            raise _err(index, name, "path", "is missing", "set the server's directory relative to the project")
+        if not entry.get("module") and not entry.get("command"):
+            raise _err(index, name, "module", "and command are both missing", "set the Python module to run (or a command)")
+        port = entry.get("port")
+        if not isinstance(port, int) or not 1024 <= port <= 65535:
+            raise _err(index, name, "port", "is missing or not in 1024-65535", "set the port the server listens on")
+        if port in ports:
+            raise _err(index, name, "port", "%d is also %s's" % (port, ports[port]), "give each server its own port")
+        ports[port] = name
+        for key, value in DEFAULTS.items():
+            entry.setdefault(key, value if not isinstance(value, (list, dict)) else type(value)(value))
+        if not isinstance(entry["replicas"], int) or entry["replicas"] < 0:
+            raise _err(index, name, "replicas", "must be a whole number >= 0", "set replicas: 1 or more")
+        if not isinstance(entry["gpus"], int) or entry["gpus"] < 0:
+            raise _err(index, name, "gpus", "must be a whole number >= 0", "set gpus: 0 for CPU servers")
+        if secret_names is not None:
+            for secret in entry["secrets"]:
+                if secret not in secret_names:
+                    raise _err(
+                        index, name, "secrets", "names %r, which secrets_list does not declare" % secret,
+                        "add it to secrets_list or remove it here",
+                    )
+        for volume in entry["volumes"]:
+            if not isinstance(volume, str) or ":" not in volume or volume.startswith(("/", ".")):
+                raise _err(
+                    index, name, "volumes", "entry %r is not NAME:/container/path" % (volume,),
+                    "use a named volume (bind mounts do not follow a task to another node)",
+                )
+        out.append(entry)
+    return out
+
+
+def _duration(seconds):
+    return "%ds" % int(seconds)
+
+
+def service(entry, opts):
+    """One server's compose service."""
+    lab = opts.get("profile") == "lab"
+    health = entry.get("health") or {}
+    env = {"MCP_PORT": str(entry["port"])}
+    env.update(dict((str(k), str(v)) for k, v in (entry.get("env") or {}).items()))
+    refs = dict((r["name"], r) for r in opts.get("secret_refs") or [])
+    secrets = []
+    for secret in entry["secrets"]:
+        ref = refs.get(secret, {"target": secret, "uid": "0", "gid": "0", "mode": "0400"})
+        secrets.append(
+            {
+                "source": secret,
+                "target": ref.get("target") or secret,
+                "uid": str(ref.get("uid", "0")),
+                "gid": str(ref.get("gid", "0")),
+                "mode": int(str(ref.get("mode", "0400")), 8),
+            }
+        )
+    constraints = list(entry["placement"])
+    resources = {"limits": {"cpus": str(entry["cpus"]), "memory": str(entry["memory"])}}
+    if entry["gpus"]:
+        constraints.append("node.labels.gpu.count != 0")
+        resources["reservations"] = {
+            "generic_resources": [{"discrete_resource_spec": {"kind": GPU_KIND, "value": entry["gpus"]}}]
+        }
+    deploy = {
+        "mode": "replicated",
+        "replicas": entry["replicas"],
+        "endpoint_mode": "dnsrr" if lab else "vip",
+        "update_config": {
+            "parallelism": 1,
+            "delay": "2s",
+            "order": "start-first",
+            "failure_action": "rollback",
+            "monitor": _duration(opts.get("monitor", 15)),
+            "max_failure_ratio": 0,
+        },
+        "rollback_config": {"parallelism": 1, "order": "start-first", "failure_action": "pause", "monitor": "10s"},
+        "restart_policy": {"condition": "any", "delay": "3s", "window": "30s"},
+        "resources": resources,
+        "labels": {LABEL + ".server": entry["name"]},
+    }
+    if constraints:
+        deploy["placement"] = {"constraints": sorted(set(constraints))}
+    svc = {
+        "image": opts["images"][entry["name"]],
+        "environment": env,
+        "networks": [opts.get("network", "mcp")],
+        "deploy": deploy,
+        "stop_grace_period": "15s",
+        "healthcheck": {
+            "interval": _duration(health.get("interval", 5)),
+            "timeout": _duration(health.get("timeout", 4)),
+            "retries": int(health.get("retries", 3)),
+            "start_period": _duration(health.get("start_period", 15)),
+        },
+    }
+    if health.get("test"):
+        svc["healthcheck"]["test"] = list(health["test"])
+    if entry.get("command"):
+        svc["command"] = entry["command"]
+    if secrets:
+        svc["secrets"] = secrets
+    if entry["volumes"]:
+        svc["volumes"] = list(entry["volumes"])
+    return svc
+
+
+def compose(servers, opts):
+    """The stack as a compose document (dict). ``opts``: images {name: ref}, profile,
+    network, secret_refs, gateway {image, port, replicas, config_name, conf_file,
+    cert_secret, key_secret}, monitor."""
+    lab = opts.get("profile") == "lab"
+    services, volumes, secrets = {}, {}, {}
+    refs = dict((r["name"], r) for r in opts.get("secret_refs") or [])
+    for entry in servers:
+        services[entry["name"]] = service(entry, opts)
+        for volume in entry["volumes"]:
+            volumes[volume.split(":", 1)[0]] = {"labels": {LABEL + ".server": entry["name"]}}
+        for secret in entry["secrets"]:
+            secrets[secret] = {"external": True, "name": refs[secret]["versioned"] if secret in refs else secret}
+    gateway = opts.get("gateway")
+    configs = {}
+    if gateway:
+        secrets["gateway_tls_cert"] = {"external": True, "name": gateway["cert_secret"]}
+        secrets["gateway_tls_key"] = {"external": True, "name": gateway["key_secret"]}
+        configs["gateway_conf"] = {"file": gateway["conf_file"], "name": gateway["config_name"]}
+        services["gateway"] = {
+            "image": gateway["image"],
+            "networks": [opts.get("network", "mcp")],
+            "ports": [
+                {
+                    "target": 8443,
+                    "published": int(gateway.get("port", 443)),
+                    "protocol": "tcp",
+                    "mode": "host" if lab else "ingress",
+                }
+            ],
+            "configs": [{"source": "gateway_conf", "target": "/etc/nginx/nginx.conf", "mode": 292}],
+            "secrets": [
+                # nginx runs as www-data (uid/gid 33 on Debian and Ubuntu)
+                {"source": "gateway_tls_cert", "target": "gateway.crt", "uid": "33", "gid": "33", "mode": 292},
+                {"source": "gateway_tls_key", "target": "gateway.key", "uid": "33", "gid": "33", "mode": 256},
+            ],
+            "healthcheck": {
+                "test": ["CMD", "curl", "-fsk", "https://127.0.0.1:8443/healthz"],
+                "interval": "5s",
+                "timeout": "3s",
+                "retries": 3,
+                "start_period": "5s",
+            },
+            "stop_grace_period": "10s",
+            "deploy": {
+                # host-mode ports: one gateway per manager (two tasks cannot share a host port)
+                "mode": "global",
+                "endpoint_mode": "dnsrr" if lab else "vip",
+                "placement": {"constraints": list(gateway.get("constraints") or ["node.role == manager"])},
+                "update_config": {"parallelism": 1, "delay": "5s", "order": "stop-first", "failure_action": "rollback"},
+                "rollback_config": {"parallelism": 1, "order": "stop-first"},
+                "restart_policy": {"condition": "any", "delay": "3s"},
+                "resources": {"limits": {"cpus": "0.50", "memory": "128M"}},
+                "labels": {LABEL + ".server": "gateway"},
+            },
+        }
+    document = {
+        "version": "3.8",
+        "services": services,
+        "networks": {opts.get("network", "mcp"): {"external": True, "name": opts.get("network", "mcp")}},
+    }
+    if volumes:
+        document["volumes"] = volumes
+    if secrets:
+        document["secrets"] = secrets
+    if configs:
+        document["configs"] = configs
+    return document
+
+
+def gateway_conf(servers, opts=None):
+    """nginx.conf of the gateway: TLS, one route per server (/<name>/mcp), upstreams kept
+    current from Docker's DNS by the gateway's entry point (files it writes under
+    /tmp/gateway, one address per task, each marked failed for a while after repeated
+    errors), retries to the next replica on connect errors and 502/503, streaming replies
+    passed through unbuffered, /healthz."""
+    opts = opts or {}
+    lines = [
+        "# Rendered by sophia.lambda_swarm (role stack); one route per MCP server.",
+        "worker_processes 2;",
+        "pid /tmp/nginx.pid;",
+        "error_log stderr warn;",
+        "events { worker_connections 1024; }",
+        "http {",
+        "    access_log /dev/stdout;",
+        "    client_body_temp_path /tmp/nginx-body;",
+        "    proxy_temp_path /tmp/nginx-proxy;",
+        "    fastcgi_temp_path /tmp/nginx-fastcgi;",
+        "    uwsgi_temp_path /tmp/nginx-uwsgi;",
+        "    scgi_temp_path /tmp/nginx-scgi;",
+        "    proxy_http_version 1.1;",
+        '    proxy_set_header Connection "";',
+        "    proxy_set_header Host $host;",
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "    proxy_set_header X-Forwarded-Proto https;",
+        "    # streaming (SSE) replies pass through as they come",
+        "    proxy_buffering off;",
+        "    proxy_request_buffering off;",
+        "    proxy_read_timeout %ds;" % opts.get("read_timeout", 300),
+        "    proxy_connect_timeout 2s;",
+        "    # a failed replica: the request goes to the next one (connect errors, 502, 503)",
+        "    proxy_next_upstream error timeout http_502 http_503;",
+        "    proxy_next_upstream_tries 3;",
+        "    proxy_next_upstream_timeout 10s;",
+    ]
+    ordered = sorted(servers, key=lambda s: s["name"])
+    for entry in ordered:
+        lines += [
+            "    # route %s %d" % (entry["name"], entry["port"]),
+            "    upstream mcp_%s {" % entry["name"].replace("-", "_"),
+            "        include /tmp/gateway/%s.conf;" % entry["name"],
+            "    }",
+        ]
+    lines += [
+        "    server {",
+        "        listen 8443 ssl;",
+        "        ssl_certificate /run/secrets/gateway.crt;",
+        "        ssl_certificate_key /run/secrets/gateway.key;",
+        "        ssl_protocols TLSv1.2 TLSv1.3;",
+        '        location = /healthz { default_type text/plain; return 200 "ok\\n"; }',
+    ]
+    for entry in ordered:
+        lines += [
+            "        location = /%s/mcp { proxy_pass http://mcp_%s/mcp; }" % (entry["name"], entry["name"].replace("-", "_")),
+        ]
+    lines += [
+        '        location / { default_type text/plain; return 404 "no such MCP server\\n"; }',
+        "    }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: sophia.lambda_swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: stack_converge
+short_description: Wait until every service of a swarm stack runs its desired replicas of its current spec
+version_added: 0.1.0
+description:
+  - After C(docker stack deploy) (for example C(community.docker.docker_stack)), polls the
+    Engine API until each service of the stack runs its desired replicas of its current
+    container spec and no update is in progress (C(UpdateStatus) completed or absent).
+    Replicated jobs count as done when their tasks complete.
+  - Fails fast when an update of this run rolled back or is paused, with the failing tasks'
+    errors and the last log lines of the service.
+  - Fails at O(timeout) with what each unconverged service lacks.
+  - Changes nothing; run it on a swarm manager.
+author:
+  - sophia.lambda_swarm developers (@sophia-lambda-swarm)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  stack:
+    description: The stack's name (services carry the label C(com.docker.stack.namespace)).
+    type: str
+    required: true
+  timeout:
+    description: Seconds to wait in all.
+    type: int
+    default: 300
+  interval:
+    description: Seconds between polls.
+    type: float
+    default: 2
+  since:
+    description:
+      - Epoch seconds when this deploy started. A rollback that started earlier belongs to an
+        earlier run (its spec is the one running now) and is not reported as a failure.
+    type: float
+    default: 0
+  log_lines:
+    description: Log lines of a failing service to return.
+    type: int
+    default: 20
+  docker_socket:
+    description: The Docker Engine's Unix socket.
+    type: path
+    default: /var/run/docker.sock
+"""
+
+EXAMPLES = r"""
+- name: Wait for the stack
+  sophia.lambda_swarm.stack_converge:
+    stack: mcp
+    timeout: 300
+    since: "{{ deploy_started }}"
+"""
+
+RETURN = r"""
+services:
+  description: One entry per service, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: mcp_ai_memory, mode: replicated, desired: 1, running: 1, update: completed, done: true, failed: false, reason: ""}
+seconds:
+  description: Seconds waited.
+  returned: always
+  type: float
+logs:
+  description: Last log lines of each failing service (on failure).
+  returned: failure
+  type: dict
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._converge import (
+    stack_state,
+    task_errors,
+)
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api import (
+    DockerAPI,
+    DockerAPIError,
+    demux_logs,
+)
+
+
+def snapshot(api, stack):
+    label = "com.docker.stack.namespace=%s" % stack
+    services = api.get("/services", filters=api.filters(label=label))
+    tasks = api.get("/tasks", filters=api.filters(label=label)) if services else []
+    return services, tasks
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            stack=dict(type="str", required=True),
+            timeout=dict(type="int", default=300),
+            interval=dict(type="float", default=2),
+            since=dict(type="float", default=0),
+            log_lines=dict(type="int", default=20),
+            docker_socket=dict(type="path", default="/var/run/docker.sock"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    api = DockerAPI(p["docker_socket"])
+    started = time.time()
+    state = None
+    while True:
+        try:
+            services, tasks = snapshot(api, p["stack"])
+        except (DockerAPIError, OSError) as exc:
+            module.fail_json(msg="stack_converge: cannot read the swarm (%s); run this on a manager" % exc)
+        if not services:
+            module.fail_json(msg="stack_converge: stack %r has no services; was it deployed?" % p["stack"])
+        state = stack_state(services, tasks, since=p["since"])
+        waited = round(time.time() - started, 1)
+        if state["failed"]:
+            logs = {}
+            by_name = dict((s["Spec"]["Name"], s) for s in services)
+            lines = []
+            for bad in state["failed"]:
+                service = by_name[bad["name"]]
+                own = [t for t in tasks if t.get("ServiceID") == service["ID"]]
+                try:
+                    status, data = api.raw(
+                        "GET",
+                        "/services/%s/logs?stdout=1&stderr=1&tail=%d" % (service["ID"], p["log_lines"]),
+                    )
+                    logs[bad["name"]] = demux_logs(data) if status == 200 else ["(logs: HTTP %s)" % status]
+                except OSError as exc:
+                    logs[bad["name"]] = ["(logs unavailable: %s)" % exc]
+                lines.append("%s: %s; tasks: %s" % (bad["name"], bad["reason"], task_errors(own)))
+            module.fail_json(
+                msg="stack_converge: %s failed to converge:\n%s" % (p["stack"], "\n".join(lines)),
+                services=state["services"],
+                seconds=waited,
+                logs=logs,
+            )
+        if state["done"]:
+            module.exit_json(changed=False, services=state["services"], seconds=waited)
+        if waited >= p["timeout"]:
+            lacking = ["%s: %s" % (s["name"], s["reason"]) for s in state["services"] if not s["done"]]
+            module.fail_json(
+                msg="stack_converge: %s not converged after %ds: %s" % (p["stack"], p["timeout"], "; ".join(lacking)),
+                services=state["services"],
+                seconds=waited,
+            )
+        time.sleep(p["interval"])
+
+
+if __name__ == "__main__":
+    main()
