@@ -59,7 +59,11 @@ def service_state(service, tasks, since=0.0):
 
     if "ReplicatedJob" in mode or "GlobalJob" in mode:
         job = mode.get("ReplicatedJob") or {}
-        wanted = int(job.get("TotalCompletions") or job.get("MaxConcurrent") or 1) if "ReplicatedJob" in mode else None
+        wanted = (
+            int(job.get("TotalCompletions") or job.get("MaxConcurrent") or 1)
+            if "ReplicatedJob" in mode
+            else None
+        )
         complete = [t for t in tasks if (t.get("Status") or {}).get("State") == "complete"]
         failed = [t for t in tasks if (t.get("Status") or {}).get("State") in TERMINAL_BAD]
         out.update(mode="job", desired=wanted, running=len(complete))
@@ -67,8 +71,16 @@ def service_state(service, tasks, since=0.0):
             wanted = len([t for t in tasks if t.get("DesiredState") == "complete"]) or 1
             out["desired"] = wanted
         out["done"] = len(complete) >= wanted
-        if not out["done"] and failed and not [t for t in tasks if t.get("DesiredState") in ("running", "complete")
-                                               and (t.get("Status") or {}).get("State") not in TERMINAL_BAD]:
+        if (
+            not out["done"]
+            and failed
+            and not [
+                t
+                for t in tasks
+                if t.get("DesiredState") in ("running", "complete")
+                and (t.get("Status") or {}).get("State") not in TERMINAL_BAD
+            ]
+        ):
             out.update(failed=True, reason="job tasks failed: %s" % task_errors(failed))
         return out
 
@@ -76,7 +88,8 @@ def service_state(service, tasks, since=0.0):
     running = [
         t
         for t in live
-        if (t.get("Status") or {}).get("State") == "running" and ((t.get("Spec") or {}).get("ContainerSpec") or {}) == current
+        if (t.get("Status") or {}).get("State") == "running"
+        and ((t.get("Spec") or {}).get("ContainerSpec") or {}) == current
     ]
     if "Global" in mode:
         # one task per eligible node: the nodes the orchestrator placed live tasks on
@@ -87,7 +100,9 @@ def service_state(service, tasks, since=0.0):
         out["mode"] = "replicated"
     out.update(desired=desired, running=len(running))
     if update_state in FAILED_UPDATE and started >= since:
-        out.update(failed=True, reason="update %s: %s" % (update_state, update.get("Message") or "no message"))
+        out.update(
+            failed=True, reason="update %s: %s" % (update_state, update.get("Message") or "no message")
+        )
     elif update_state == "paused":
         out.update(failed=True, reason="update paused: %s" % (update.get("Message") or "no message"))
     elif update_state in ("updating", "rollback_started"):
@@ -99,14 +114,17 @@ def service_state(service, tasks, since=0.0):
             current_failed = [
                 t
                 for t in tasks
-                if (t.get("Status") or {}).get("State") in TERMINAL_BAD + ("shutdown",)
+                if (t.get("Status") or {}).get("State") in (*TERMINAL_BAD, "shutdown")
                 and (t.get("Status") or {}).get("Err")
                 and parse_time((t.get("Status") or {}).get("Timestamp")) >= since
                 and ((t.get("Spec") or {}).get("ContainerSpec") or {}) == current
             ]
             pending = [t for t in live if (t.get("Status") or {}).get("Err")]
             if not running and len(current_failed) >= CRASH_LOOP:
-                out.update(failed=True, reason="tasks of the current spec keep failing: %s" % task_errors(current_failed))
+                out.update(
+                    failed=True,
+                    reason="tasks of the current spec keep failing: %s" % task_errors(current_failed),
+                )
             elif pending:
                 out["reason"] += "; %s" % task_errors(pending, limit=2)
     return out
@@ -114,14 +132,23 @@ def service_state(service, tasks, since=0.0):
 
 def task_errors(tasks, limit=5):
     """The newest failing tasks' errors, one line each."""
-    bad = [t for t in tasks if (t.get("Status") or {}).get("Err") or (t.get("Status") or {}).get("State") in TERMINAL_BAD]
+    bad = [
+        t
+        for t in tasks
+        if (t.get("Status") or {}).get("Err") or (t.get("Status") or {}).get("State") in TERMINAL_BAD
+    ]
     bad.sort(key=lambda t: parse_time((t.get("Status") or {}).get("Timestamp")), reverse=True)
     lines = []
     for task in bad[:limit]:
         status = task.get("Status") or {}
         lines.append(
             "%s on %s: %s %s"
-            % (task.get("ID", "?")[:12], task.get("NodeID", "?")[:12], status.get("State"), status.get("Err") or status.get("Message") or "")
+            % (
+                task.get("ID", "?")[:12],
+                task.get("NodeID", "?")[:12],
+                status.get("State"),
+                status.get("Err") or status.get("Message") or "",
+            )
         )
     return "; ".join(lines) or "no task error recorded"
 

@@ -98,7 +98,7 @@ def demux_logs(data):
     if not framed:
         return data.decode("utf-8", "replace").splitlines()
     while index + 8 <= len(data):
-        size = int.from_bytes(data[index + 4:index + 8], "big")
-        out.append(data[index + 8:index + 8 + size])
+        size = int.from_bytes(data[index + 4 : index + 8], "big")
+        out.append(data[index + 8 : index + 8 + size])
         index += 8 + size
     return b"".join(out).decode("utf-8", "replace").splitlines()

@@ -39,23 +39,43 @@ def _err(index, name, key, problem, fix):
 def normalize(servers, secret_names=None):
     """Check the registry and fill defaults. ``secret_names``: names the secrets role declares."""
     out, seen, ports = [], set(), {}
-    for index, entry in enumerate(servers or []):
-        entry = dict(entry or {})
+    for index, given in enumerate(servers or []):
+        entry = dict(given or {})
         name = entry.get("name")
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise _err(index, name, "name", "is missing or invalid", "use lower-case letters, digits, '_' or '-'")
+            raise _err(
+                index, name, "name", "is missing or invalid", "use lower-case letters, digits, '_' or '-'"
+            )
         if name in seen or name == "gateway":
-            raise _err(index, name, "name", "is used twice or reserved", "give each server its own name (not 'gateway')")
+            raise _err(
+                index,
+                name,
+                "name",
+                "is used twice or reserved",
+                "give each server its own name (not 'gateway')",
+            )
         seen.add(name)
         if not entry.get("path"):
-            raise _err(index, name, "path", "is missing", "set the server's directory relative to the project")
+            raise _err(
+                index, name, "path", "is missing", "set the server's directory relative to the project"
+            )
         if not entry.get("module") and not entry.get("command"):
-            raise _err(index, name, "module", "and command are both missing", "set the Python module to run (or a command)")
+            raise _err(
+                index,
+                name,
+                "module",
+                "and command are both missing",
+                "set the Python module to run (or a command)",
+            )
         port = entry.get("port")
         if not isinstance(port, int) or not 1024 <= port <= 65535:
-            raise _err(index, name, "port", "is missing or not in 1024-65535", "set the port the server listens on")
+            raise _err(
+                index, name, "port", "is missing or not in 1024-65535", "set the port the server listens on"
+            )
         if port in ports:
-            raise _err(index, name, "port", "%d is also %s's" % (port, ports[port]), "give each server its own port")
+            raise _err(
+                index, name, "port", "%d is also %s's" % (port, ports[port]), "give each server its own port"
+            )
         ports[port] = name
         for key, value in DEFAULTS.items():
             entry.setdefault(key, value if not isinstance(value, (list, dict)) else type(value)(value))
@@ -67,13 +87,19 @@ def normalize(servers, secret_names=None):
             for secret in entry["secrets"]:
                 if secret not in secret_names:
                     raise _err(
-                        index, name, "secrets", "names %r, which secrets_list does not declare" % secret,
+                        index,
+                        name,
+                        "secrets",
+                        "names %r, which secrets_list does not declare" % secret,
                         "add it to secrets_list or remove it here",
                     )
         for volume in entry["volumes"]:
             if not isinstance(volume, str) or ":" not in volume or volume.startswith(("/", ".")):
                 raise _err(
-                    index, name, "volumes", "entry %r is not NAME:/container/path" % (volume,),
+                    index,
+                    name,
+                    "volumes",
+                    "entry %r is not NAME:/container/path" % (volume,),
                     "use a named volume (bind mounts do not follow a task to another node)",
                 )
         out.append(entry)
@@ -122,7 +148,12 @@ def service(entry, opts):
             "monitor": _duration(opts.get("monitor", 15)),
             "max_failure_ratio": 0,
         },
-        "rollback_config": {"parallelism": 1, "order": "start-first", "failure_action": "pause", "monitor": "10s"},
+        "rollback_config": {
+            "parallelism": 1,
+            "order": "start-first",
+            "failure_action": "pause",
+            "monitor": "10s",
+        },
         "restart_policy": {"condition": "any", "delay": "3s", "window": "30s"},
         "resources": resources,
         "labels": {LABEL + ".server": entry["name"]},
@@ -165,7 +196,10 @@ def compose(servers, opts):
         for volume in entry["volumes"]:
             volumes[volume.split(":", 1)[0]] = {"labels": {LABEL + ".server": entry["name"]}}
         for secret in entry["secrets"]:
-            secrets[secret] = {"external": True, "name": refs[secret]["versioned"] if secret in refs else secret}
+            secrets[secret] = {
+                "external": True,
+                "name": refs[secret]["versioned"] if secret in refs else secret,
+            }
     gateway = opts.get("gateway")
     configs = {}
     if gateway:
@@ -186,7 +220,13 @@ def compose(servers, opts):
             "configs": [{"source": "gateway_conf", "target": "/etc/nginx/nginx.conf", "mode": 292}],
             "secrets": [
                 # nginx runs as www-data (uid/gid 33 on Debian and Ubuntu)
-                {"source": "gateway_tls_cert", "target": "gateway.crt", "uid": "33", "gid": "33", "mode": 292},
+                {
+                    "source": "gateway_tls_cert",
+                    "target": "gateway.crt",
+                    "uid": "33",
+                    "gid": "33",
+                    "mode": 292,
+                },
                 {"source": "gateway_tls_key", "target": "gateway.key", "uid": "33", "gid": "33", "mode": 256},
             ],
             "healthcheck": {
@@ -202,7 +242,12 @@ def compose(servers, opts):
                 "mode": "global",
                 "endpoint_mode": "dnsrr" if lab else "vip",
                 "placement": {"constraints": list(gateway.get("constraints") or ["node.role == manager"])},
-                "update_config": {"parallelism": 1, "delay": "5s", "order": "stop-first", "failure_action": "rollback"},
+                "update_config": {
+                    "parallelism": 1,
+                    "delay": "5s",
+                    "order": "stop-first",
+                    "failure_action": "rollback",
+                },
                 "rollback_config": {"parallelism": 1, "order": "stop-first"},
                 "restart_policy": {"condition": "any", "delay": "3s"},
                 "resources": {"limits": {"cpus": "0.50", "memory": "128M"}},
@@ -276,7 +321,8 @@ def gateway_conf(servers, opts=None):
     ]
     for entry in ordered:
         lines += [
-            "        location = /%s/mcp { proxy_pass http://mcp_%s/mcp; }" % (entry["name"], entry["name"].replace("-", "_")),
+            "        location = /%s/mcp { proxy_pass http://mcp_%s/mcp; }"
+            % (entry["name"], entry["name"].replace("-", "_")),
         ]
     lines += [
         '        location / { default_type text/plain; return 404 "no such MCP server\\n"; }',

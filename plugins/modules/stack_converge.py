@@ -76,7 +76,8 @@ services:
   type: list
   elements: dict
   sample:
-    - {name: mcp_ai_memory, mode: replicated, desired: 1, running: 1, update: completed, done: true, failed: false, reason: ""}
+    - {name: mcp_ai_memory, mode: replicated, desired: 1, running: 1, update: completed,
+       done: true, failed: false, reason: ""}
 seconds:
   description: Seconds waited.
   returned: always
@@ -160,7 +161,8 @@ def main():
         if waited >= p["timeout"]:
             lacking = ["%s: %s" % (s["name"], s["reason"]) for s in state["services"] if not s["done"]]
             module.fail_json(
-                msg="stack_converge: %s not converged after %ds: %s" % (p["stack"], p["timeout"], "; ".join(lacking)),
+                msg="stack_converge: %s not converged after %ds: %s"
+                % (p["stack"], p["timeout"], "; ".join(lacking)),
                 services=state["services"],
                 seconds=waited,
             )

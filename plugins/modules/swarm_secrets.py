@@ -152,28 +152,36 @@ def main():
     except ValueError as exc:
         module.fail_json(msg="swarm_secrets: %s" % exc)
     except (DockerAPIError, OSError) as exc:
-        module.fail_json(msg="swarm_secrets: cannot read the swarm's secrets (%s); run this on a swarm manager" % exc)
+        module.fail_json(
+            msg="swarm_secrets: cannot read the swarm's secrets (%s); run this on a swarm manager" % exc
+        )
     removed = todo["remove"] if p["prune"] else []
     if not module.check_mode:
         by_full = dict((todo["versions"][s["name"]], s) for s in p["secrets"])
         for full in todo["create"]:
             item = by_full[full]
             labels = dict(item["labels"] or {})
-            labels.update({LABEL_NAME: item["name"], LABEL_VERSION: full[len(item["name"]) + 1:]})
+            labels.update({LABEL_NAME: item["name"], LABEL_VERSION: full[len(item["name"]) + 1 :]})
             body = {
                 "Name": full,
                 "Labels": labels,
-                "Data": base64.b64encode(to_bytes(item["value"], errors="surrogate_or_strict")).decode("ascii"),
+                "Data": base64.b64encode(to_bytes(item["value"], errors="surrogate_or_strict")).decode(
+                    "ascii"
+                ),
             }
             try:
                 api.call("POST", "/secrets/create", body=body)
             except DockerAPIError as exc:
-                module.fail_json(msg="swarm_secrets: creating %s failed: HTTP %s %s" % (full, exc.status, exc.message))
+                module.fail_json(
+                    msg="swarm_secrets: creating %s failed: HTTP %s %s" % (full, exc.status, exc.message)
+                )
         for full in removed:
             try:
                 api.call("DELETE", "/secrets/%s" % api.quote(full))
             except DockerAPIError as exc:
-                module.fail_json(msg="swarm_secrets: removing %s failed: HTTP %s %s" % (full, exc.status, exc.message))
+                module.fail_json(
+                    msg="swarm_secrets: removing %s failed: HTTP %s %s" % (full, exc.status, exc.message)
+                )
     module.exit_json(
         changed=bool(todo["create"] or removed),
         versions=todo["versions"],

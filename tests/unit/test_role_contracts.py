@@ -7,9 +7,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-# Shared by design and named by the architecture: the MCP server registry (read by the stack
-# role, health checks and playbooks).
-SHARED = {"mcp_servers"}
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
 
 
@@ -33,7 +30,7 @@ def test_there_are_roles():
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_default_is_prefixed(role):
-    bad = [name for name in _defaults(role) if not name.startswith(f"{role}_") and name not in SHARED]
+    bad = [name for name in _defaults(role) if not name.startswith(f"{role}_")]
     assert not bad, f"roles/{role}/defaults/main.yml: rename {bad} to start with '{role}_'"
 
 

@@ -25,8 +25,8 @@ def check() -> str:
             "clientInfo": {"name": "healthcheck", "version": "1"},
         },
     }
-    request = urllib.request.Request(
-        "http://127.0.0.1:%d/mcp" % PORT,
+    request = urllib.request.Request(  # a fixed http URL on loopback
+        f"http://127.0.0.1:{PORT}/mcp",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
         method="POST",
@@ -43,7 +43,7 @@ def check() -> str:
 
 if __name__ == "__main__":
     try:
-        print("healthy: %s" % check())
-    except Exception as error:  # noqa: BLE001  # any failure is "unhealthy"
-        print("unhealthy: %s" % error)
+        print(f"healthy: {check()}")
+    except Exception as error:  # any failure is "unhealthy"
+        print(f"unhealthy: {error}")
         sys.exit(1)

@@ -85,3 +85,66 @@ def test_value_at(path, expected):
 def test_value_at_names_the_missing_part():
     with pytest.raises(KeyError, match=r"no db\.user in the environment"):
         s.value_at({"db": {"password": "x"}}, "db.user")
+
+
+# --- plan(): what swarm_secrets does against the Engine API's lists ---------------------
+
+
+def _secret(name, base, index):
+    return {"Spec": {"Name": name, "Labels": {s.LABEL_NAME: base}}, "Version": {"Index": index}}
+
+
+def _service(*names, previous=()):
+    def spec(refs):
+        return {"TaskTemplate": {"ContainerSpec": {"Secrets": [{"SecretName": n} for n in refs]}}}
+
+    out = {"Spec": spec(names)}
+    if previous:
+        out["PreviousSpec"] = spec(previous)
+    return out
+
+
+def test_plan_creates_a_new_version_and_nothing_when_unchanged():
+    desired = [{"name": "api", "value": "v1"}]
+    first = s.plan(desired, [], KEY)
+    full = first["versions"]["api"]
+    assert first["create"] == [full] and first["remove"] == []
+    again = s.plan(desired, [_secret(full, "api", 10)], KEY)
+    assert again == {"versions": {"api": full}, "create": [], "remove": []}
+
+
+def test_plan_rotation_keeps_the_previous_version_then_drops_it():
+    v1 = s.versioned_name("api", s.version_of("one", KEY))
+    v2 = s.versioned_name("api", s.version_of("two", KEY))
+    v3 = s.versioned_name("api", s.version_of("three", KEY))
+    # rotation to two: one stays (rollback), even unused
+    step = s.plan([{"name": "api", "value": "two"}], [_secret(v1, "api", 1)], KEY, services=[_service(v1)])
+    assert step["create"] == [v2] and step["remove"] == []
+    # rotation to three once the service moved to two: one goes, two stays for rollback
+    existing = [_secret(v1, "api", 1), _secret(v2, "api", 2)]
+    step = s.plan([{"name": "api", "value": "three"}], existing, KEY, services=[_service(v2, previous=[v1])])
+    assert step["create"] == [v3]
+    assert step["remove"] == []  # v1 is still the previous spec's: rollback needs it
+    step = s.plan([{"name": "api", "value": "three"}], existing, KEY, services=[_service(v2)])
+    assert step["remove"] == [v1]
+
+
+def test_plan_never_removes_a_version_in_use_even_beyond_keep():
+    versions = [s.versioned_name("api", s.version_of(str(i), KEY)) for i in range(4)]
+    existing = [_secret(n, "api", i) for i, n in enumerate(versions)]
+    step = s.plan([{"name": "api", "value": "3"}], existing, KEY, keep=1, services=[_service(versions[0])])
+    assert step["remove"] == sorted(versions[1:3])
+
+
+def test_plan_refuses_a_name_declared_twice():
+    with pytest.raises(ValueError, match="declared twice"):
+        s.plan([{"name": "a", "value": "1"}, {"name": "a", "value": "2"}], [], KEY)
+
+
+def test_plan_result_carries_no_value():
+    step = s.plan([{"name": "api", "value": "s3cr3t-value"}], [], KEY)
+    assert "s3cr3t-value" not in repr(step)
+
+
+def test_secret_refs_reads_current_and_previous_specs():
+    assert s.secret_refs([_service("a_1", previous=["a_0"]), {"Spec": {}}]) == {"a_1", "a_0"}

@@ -9,9 +9,8 @@ import os
 import sqlite3
 import threading
 
-from mcp.server import MCPServer
-
 from backend.core.serving import security, serve
+from mcp.server import MCPServer
 
 DB_PATH = os.environ.get("MEMORY_DB", "/data/memory.db")
 _lock = threading.Lock()
@@ -32,7 +31,7 @@ def remember(key: str, text: str) -> str:
     """Store a note under a key (replaces an older note with the same key)."""
     with _lock, _connect() as db:
         db.execute("INSERT OR REPLACE INTO notes (key, text) VALUES (?, ?)", (key, text))
-    return "remembered %s" % key
+    return f"remembered {key}"
 
 
 @server.tool()
@@ -48,7 +47,7 @@ def forget(key: str) -> str:
     """Delete the note stored under a key."""
     with _lock, _connect() as db:
         count = db.execute("DELETE FROM notes WHERE key = ?", (key,)).rowcount
-    return "forgot %s" % key if count else "no note %s" % key
+    return f"forgot {key}" if count else f"no note {key}"
 
 
 @server.tool()

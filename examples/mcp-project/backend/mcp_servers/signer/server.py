@@ -8,9 +8,8 @@ import hashlib
 import hmac
 import os
 
-from mcp.server import MCPServer
-
 from backend.core.serving import security, serve
+from mcp.server import MCPServer
 
 KEY_FILE = os.environ.get("SIGNER_KEY_FILE", "/run/secrets/signer_key")
 

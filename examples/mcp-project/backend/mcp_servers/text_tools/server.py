@@ -5,9 +5,8 @@ import hashlib
 import re
 import unicodedata
 
-from mcp.server.fastmcp import FastMCP
-
 from backend.core.serving import security, serve
+from mcp.server.fastmcp import FastMCP
 
 server = FastMCP(name="text_tools", stateless_http=True, json_response=True, transport_security=security())
 

@@ -1,0 +1,155 @@
+"""The stack role's logic: the MCP server registry checked, rendered as compose, and the
+gateway's nginx configuration."""
+
+import copy
+
+import pytest
+import yaml
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _stack as st
+
+SERVERS = [
+    {
+        "name": "ai_memory",
+        "path": "backend/mcp_servers/ai_memory",
+        "module": "backend.mcp_servers.ai_memory.server",
+        "port": 8101,
+        "volumes": ["ai_memory_data:/data"],
+        "placement": ["node.labels.mcp.data == true"],
+    },
+    {
+        "name": "signer",
+        "path": "backend/mcp_servers/signer",
+        "module": "backend.mcp_servers.signer.server",
+        "port": 8102,
+        "replicas": 2,
+        "secrets": ["signer_key"],
+    },
+    {"name": "vision", "path": "backend/mcp_servers/vision", "module": "v.server", "port": 8104, "gpus": 1},
+]
+OPTS = {
+    "images": {
+        "ai_memory": "reg:5000/mcp/ai_memory@sha256:aa",
+        "signer": "reg:5000/mcp/signer@sha256:bb",
+        "vision": "reg:5000/mcp/vision@sha256:cc",
+    },
+    "profile": "lab",
+    "network": "mcp",
+    "secret_refs": [
+        {
+            "name": "signer_key",
+            "versioned": "signer_key_0123456789ab",
+            "target": "key",
+            "uid": "10001",
+            "gid": "0",
+            "mode": "0400",
+        }
+    ],
+    "gateway": {
+        "image": "reg:5000/mcp/gateway@sha256:dd",
+        "port": 443,
+        "conf_file": "/srv/gateway.conf",
+        "config_name": "gateway_conf_abc",
+        "cert_secret": "gateway_tls_cert_1",
+        "key_secret": "gateway_tls_key_1",
+    },
+}
+
+
+def render(servers=SERVERS, opts=OPTS):
+    return st.compose(st.normalize(servers), opts)
+
+
+def test_same_input_same_bytes():
+    one = yaml.safe_dump(render(), sort_keys=True)
+    two = yaml.safe_dump(render(copy.deepcopy(SERVERS)[::-1][::-1], copy.deepcopy(OPTS)), sort_keys=True)
+    assert one == two
+
+
+def test_lab_profile_uses_dnsrr_and_host_ports_production_vip_and_ingress():
+    lab = render()
+    assert lab["services"]["signer"]["deploy"]["endpoint_mode"] == "dnsrr"
+    assert lab["services"]["gateway"]["ports"][0]["mode"] == "host"
+    prod = render(opts=dict(OPTS, profile="production"))
+    assert prod["services"]["signer"]["deploy"]["endpoint_mode"] == "vip"
+    assert prod["services"]["gateway"]["ports"][0]["mode"] == "ingress"
+
+
+def test_every_service_updates_start_first_and_rolls_back():
+    for name in ("ai_memory", "signer", "vision"):
+        deploy = render()["services"][name]["deploy"]
+        assert deploy["update_config"]["order"] == "start-first"
+        assert deploy["update_config"]["failure_action"] == "rollback"
+        assert deploy["rollback_config"]["order"] == "start-first"
+        assert deploy["restart_policy"]["condition"] == "any"
+        assert deploy["resources"]["limits"]["memory"] == "256M"
+
+
+def test_secrets_are_files_under_their_versioned_names_never_environment():
+    doc = render()
+    signer = doc["services"]["signer"]
+    assert signer["secrets"] == [
+        {"source": "signer_key", "target": "key", "uid": "10001", "gid": "0", "mode": 0o400}
+    ]
+    assert doc["secrets"]["signer_key"] == {"external": True, "name": "signer_key_0123456789ab"}
+    assert all("KEY" not in k for k in signer["environment"])
+
+
+def test_gpu_servers_reserve_generic_resources_and_need_gpu_nodes():
+    vision = render()["services"]["vision"]["deploy"]
+    assert vision["resources"]["reservations"]["generic_resources"] == [
+        {"discrete_resource_spec": {"kind": "NVIDIA-GPU", "value": 1}}
+    ]
+    assert "node.labels.gpu.count != 0" in vision["placement"]["constraints"]
+    assert "reservations" not in render()["services"]["signer"]["deploy"]["resources"]
+
+
+def test_volumes_and_placement():
+    doc = render()
+    assert doc["services"]["ai_memory"]["volumes"] == ["ai_memory_data:/data"]
+    assert "ai_memory_data" in doc["volumes"]
+    assert doc["services"]["ai_memory"]["deploy"]["placement"]["constraints"] == [
+        "node.labels.mcp.data == true"
+    ]
+
+
+def test_gateway_reads_its_tls_files_as_www_data():
+    gateway = render()["services"]["gateway"]
+    assert {s["target"]: (s["uid"], s["mode"]) for s in gateway["secrets"]} == {
+        "gateway.crt": ("33", 0o444),
+        "gateway.key": ("33", 0o400),
+    }
+    assert gateway["deploy"]["mode"] == "global"
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"name": "Bad Name"}, "name"),
+        ({"name": "gateway"}, "name"),
+        ({"path": ""}, "path"),
+        ({"module": None}, "module"),
+        ({"port": 80}, "port"),
+        ({"port": 8102}, "port"),
+        ({"replicas": -1}, "replicas"),
+        ({"volumes": ["/srv:/data"]}, "volumes"),
+        ({"secrets": ["nope"]}, "secrets"),
+    ],
+)
+def test_a_bad_entry_names_its_index_and_key(change, key):
+    servers = copy.deepcopy(SERVERS)
+    servers[0].update(change)
+    with pytest.raises(st.RegistryError) as error:
+        st.normalize(servers, secret_names=["signer_key"])
+    assert str(error.value).startswith("mcp_servers[0]") or str(error.value).startswith("mcp_servers[1]")
+    assert key in str(error.value)
+
+
+def test_gateway_conf_routes_every_server_and_keeps_streams_unbuffered():
+    conf = st.gateway_conf(st.normalize(SERVERS))
+    for entry in SERVERS:
+        assert "# route %s %d" % (entry["name"], entry["port"]) in conf
+        assert "location = /%s/mcp" % entry["name"] in conf
+    assert "proxy_buffering off;" in conf
+    assert "proxy_next_upstream error timeout http_502 http_503;" in conf
+    assert "location = /healthz" in conf
+    assert conf == st.gateway_conf(st.normalize(list(reversed(SERVERS))))
