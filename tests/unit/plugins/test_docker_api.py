@@ -4,6 +4,7 @@ import json
 import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler
+from typing import ClassVar
 
 import pytest
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api import (
@@ -14,7 +15,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api im
 
 
 class Handler(BaseHTTPRequestHandler):
-    seen = []
+    seen: ClassVar[list] = []
 
     def address_string(self):
         return "unix"

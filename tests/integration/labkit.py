@@ -1,0 +1,184 @@
+"""Helpers for the lab tests: playbook runs, docker on the nodes, MCP calls through the
+gateway, and a bounded load client. Traffic goes only to the lab's own node containers."""
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_INVENTORY = ROOT / "inventory" / "lab"
+INVENTORY = LAB_INVENTORY / "hosts.yml"
+STATE = ROOT / ".lab"
+
+
+def lab_up():
+    return INVENTORY.is_file()
+
+
+def hosts():
+    data = yaml.safe_load(INVENTORY.read_text())["all"]["children"]["lab_nodes"]["children"]
+    out = {}
+    for group in ("managers", "workers"):
+        out.update({name: dict(h or {}, group=group) for name, h in (data[group].get("hosts") or {}).items()})
+    return out
+
+
+def first_manager():
+    return next(name for name, h in hosts().items() if h["group"] == "managers")
+
+
+def gateway_url(server):
+    return "https://%s:443/%s/mcp" % (hosts()[first_manager()]["ansible_host"], server)
+
+
+def docker(*args, timeout=60):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def on_node(node, *args, timeout=60):
+    """docker CLI inside a node (the node's own engine)."""
+    return docker("exec", node, "docker", *args, timeout=timeout)
+
+
+def playbook(name, *extra, timeout=900):
+    """Run playbooks/<name> on the lab; (process, recap {host: {ok, changed, failed...}})."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(LAB_INVENTORY), str(ROOT / "playbooks" / name), *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )  # fmt: skip
+    recap = {}
+    for line in proc.stdout.split("PLAY RECAP")[-1].splitlines():
+        m = re.match(r"^(\S+)\s+:\s+(.*)$", line)
+        if m:
+            recap[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return proc, recap
+
+
+def _context():
+    return ssl.create_default_context(cafile=str(STATE / "ca" / "ca.crt"))
+
+
+def call_tool(server, tool, arguments, timeout=10):
+    """tools/call through the gateway (stateless request); returns the result dict."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+    request = urllib.request.Request(
+        gateway_url(server),
+        data=json.dumps(body).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2025-06-18",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, context=_context(), timeout=timeout) as reply:
+        message = json.loads(reply.read().decode())
+    if "error" in message:
+        raise RuntimeError("%s/%s: %s" % (server, tool, message["error"]))
+    result = message["result"]
+    if result.get("isError"):
+        raise RuntimeError("%s/%s: tool error %s" % (server, tool, result.get("content")))
+    return result
+
+
+def tool_text(server, tool, arguments):
+    return call_tool(server, tool, arguments)["content"][0]["text"]
+
+
+class Load(threading.Thread):
+    """Calls one tool through the gateway until stopped (or max_seconds / max_calls), one
+    call at a time per worker; counts failures with their reasons."""
+
+    def __init__(self, server, tool, arguments, workers=2, max_seconds=600, max_calls=20000, check=None):
+        super().__init__(daemon=True)
+        self.server, self.tool, self.arguments, self.check = server, tool, arguments, check
+        self.workers, self.max_seconds, self.max_calls = workers, max_seconds, max_calls
+        self.calls = 0
+        self.failures = []
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def _work(self):
+        deadline = time.monotonic() + self.max_seconds
+        while not self.stopping.is_set() and time.monotonic() < deadline:
+            with self.lock:
+                if self.calls >= self.max_calls:
+                    return
+                self.calls += 1
+            try:
+                result = call_tool(self.server, self.tool, self.arguments)
+                if self.check:
+                    self.check(result)
+            except (
+                OSError,
+                RuntimeError,
+                ValueError,
+                KeyError,
+                AssertionError,
+                urllib.error.URLError,
+            ) as exc:
+                with self.lock:
+                    self.failures.append("%s: %s" % (type(exc).__name__, exc))
+            time.sleep(0.02)
+
+    def run(self):
+        threads = [threading.Thread(target=self._work, daemon=True) for _ in range(self.workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=30)
+        return self
+
+
+def service_tasks(service):
+    """[(node, container id)] of the running tasks of a stack service."""
+    out = []
+    for node, info in hosts().items():
+        ps = on_node(node, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=%s" % service)
+        out += [(node, cid) for cid in ps.stdout.split()]
+        del info
+    return out
+
+
+def service_spec(service):
+    proc = on_node(first_manager(), "service", "inspect", service)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)[0]
+
+
+def wait_for(predicate, seconds, what, interval=2):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except (OSError, RuntimeError, urllib.error.URLError, ValueError):
+            pass
+        time.sleep(interval)
+    raise AssertionError("timed out after %ds waiting for %s" % (seconds, what))
+
+
+def hmac_hex(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,134 @@
+"""The stack on the lab after site.yml: every server healthy through the gateway, a second
+run changes nothing, a note is remembered and recalled, a new version deploys under load with
+zero failed calls, a broken one rolls back and the role says why, and the note survives a
+redeploy and a restart of the node that holds its volume.
+
+Needs a running lab on which site.yml ran (`make lab-test` does both)."""
+
+import json
+import shutil
+import time
+import uuid
+
+import labkit as lk
+import pytest
+
+pytestmark = pytest.mark.skipif(not lk.lab_up(), reason="no lab: run `make lab` first")
+
+ARTIFACTS = lk.ROOT / "artifacts"
+PROJECT = lk.ROOT / "examples" / "mcp-project"
+
+
+def project_copy(name, edit):
+    """A copy of the example project under .cache with one file edited."""
+    target = lk.ROOT / ".cache" / "projects" / name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(PROJECT, target, ignore=shutil.ignore_patterns("__pycache__"))
+    server = target / "backend" / "mcp_servers" / "text_tools" / "server.py"
+    server.write_text(edit(server.read_text()))
+    return target
+
+
+def image_of(service):
+    return lk.service_spec(service)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+
+
+def word_count_is_three(result):
+    assert result["content"][0]["text"] == "3", result
+
+
+def test_site_left_every_server_healthy_through_the_gateway():
+    report = json.loads((ARTIFACTS / "health-report.json").read_text())
+    assert report["via"] == "gateway"
+    names = {r["name"]: r for r in report["results"]}
+    assert set(names) == {"ai_memory", "signer", "text_tools"}
+    assert all(r["ok"] for r in names.values()), names
+    assert names["text_tools"]["era"] != names["ai_memory"]["era"]  # both protocol eras answer
+    compose = (ARTIFACTS / "docker-compose.cloud.yml").read_text()
+    assert "@sha256:" in compose and "endpoint_mode: dnsrr" in compose
+
+
+def test_second_run_changes_nothing():
+    proc, recap = lk.playbook("stack.yml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert recap and all(r["changed"] == 0 for r in recap.values()), recap
+
+
+def test_note_remembered_then_recalled_through_the_gateway():
+    key = "note-%s" % uuid.uuid4().hex[:8]
+    assert (
+        lk.tool_text("ai_memory", "remember", {"key": key, "text": "grüße from the test"})
+        == "remembered %s" % key
+    )
+    assert lk.tool_text("ai_memory", "recall", {"key": key}) == "grüße from the test"
+    assert key in json.dumps(lk.call_tool("ai_memory", "list_keys", {}))
+
+
+def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back():
+    before = image_of("mcp_text_tools")
+    load = lk.Load("text_tools", "word_count", {"text": "a b c"}, check=word_count_is_three)
+    load.start()
+    try:
+        v2 = project_copy(
+            "v2", lambda s: s.replace('"""Number of words in the text."""', '"""Number of words (v2)."""')
+        )
+        proc, _ = lk.playbook("stack.yml", "-e", "stack_project_dir=%s" % v2)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        after = image_of("mcp_text_tools")
+        assert after != before, "text_tools was not updated"
+
+        broken = project_copy(
+            "broken",
+            lambda s: s.replace(
+                'if __name__ == "__main__":',
+                'raise SystemExit("text_tools: broken on purpose (rollback test)")\n\n\nif __name__ == "__main__":',
+            ),
+        )
+        proc, _ = lk.playbook("stack.yml", "-e", "stack_project_dir=%s" % broken)
+        assert proc.returncode != 0, "a broken version must fail the role"
+        assert "mcp_text_tools" in proc.stdout and "rollback" in proc.stdout, proc.stdout[-3000:]
+        lk.wait_for(
+            lambda: (
+                lk.service_spec("mcp_text_tools").get("UpdateStatus", {}).get("State") == "rollback_completed"
+            ),
+            180,
+            "the rollback of text_tools",
+        )
+        assert image_of("mcp_text_tools") == after, "the rollback did not return to the last good version"
+        time.sleep(3)
+    finally:
+        load.stop()
+    assert load.calls > 50, "the load client made too few calls: %d" % load.calls
+    assert load.failures == [], "%d of %d calls failed: %s" % (
+        len(load.failures),
+        load.calls,
+        load.failures[:5],
+    )
+    # back to the project as site.yml deployed it
+    proc, _ = lk.playbook("stack.yml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_note_survives_redeploy_and_a_restart_of_its_node():
+    key = "durable-%s" % uuid.uuid4().hex[:8]
+    lk.tool_text("ai_memory", "remember", {"key": key, "text": "still here"})
+    # redeploy: a forced update replaces the task
+    out = lk.on_node(lk.first_manager(), "service", "update", "--force", "--detach", "mcp_ai_memory")
+    assert out.returncode == 0, out.stderr
+    lk.wait_for(
+        lambda: lk.tool_text("ai_memory", "recall", {"key": key}) == "still here",
+        120,
+        "recall after redeploy",
+    )
+    # restart the node that holds the volume (label mcp.data=true)
+    data_node = next(
+        n for n, h in lk.hosts().items() if (h.get("swarm_node_labels") or {}).get("mcp.data") == "true"
+    )
+    assert lk.docker("restart", data_node, timeout=120).returncode == 0
+    started = time.monotonic()
+    lk.wait_for(
+        lambda: lk.tool_text("ai_memory", "recall", {"key": key}) == "still here",
+        240,
+        "recall after node restart",
+    )
+    print("ai_memory answered again %.0fs after its node restarted" % (time.monotonic() - started))
