@@ -130,6 +130,7 @@ def main():
                 type="list",
                 elements="dict",
                 required=True,
+                no_log=False,  # names only; each value is no_log below
                 options=dict(
                     name=dict(type="str", required=True),
                     value=dict(type="str", required=True, no_log=True),

@@ -20,7 +20,7 @@ def service(replicas=2, update=None, mode=None):
     return svc
 
 
-def task(state="running", desired="running", spec=SPEC, err=None, node="n1", ts="2026-11-24T10:00:00.5Z"):
+def task(state="running", desired="running", spec=None, err=None, node="n1", ts="2026-11-24T10:00:00.5Z"):
     status = {"State": state, "Timestamp": ts}
     if err:
         status["Err"] = err
@@ -30,7 +30,7 @@ def task(state="running", desired="running", spec=SPEC, err=None, node="n1", ts=
         "NodeID": node,
         "DesiredState": desired,
         "Status": status,
-        "Spec": {"ContainerSpec": spec},
+        "Spec": {"ContainerSpec": spec or SPEC},
     }
 
 
@@ -76,7 +76,7 @@ def test_paused_update_fails():
 
 
 def test_crash_loop_fails_with_the_task_errors():
-    tasks = [task(state="failed", desired="shutdown", err="task: non-zero exit (1)") for _ in range(3)]
+    tasks = [task(state="failed", desired="shutdown", err="task: non-zero exit (1)") for dummy in range(3)]
     tasks.append(task(state="starting"))
     state = cv.service_state(service(1), tasks)
     assert state["failed"] and "non-zero exit (1)" in state["reason"]

@@ -55,8 +55,8 @@ OPTS = {
 }
 
 
-def render(servers=SERVERS, opts=OPTS):
-    return st.compose(st.normalize(servers), opts)
+def render(servers=None, opts=None):
+    return st.compose(st.normalize(servers or SERVERS), opts or OPTS)
 
 
 def test_same_input_same_bytes():

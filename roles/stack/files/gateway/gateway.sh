@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The gateway's entry point: keep nginx's upstreams equal to what Docker's DNS says.
 # nginx.conf marks each route with a comment "# route NAME PORT" and includes
 # /tmp/gateway/NAME.conf in that route's upstream; this script writes those files from
