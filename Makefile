@@ -52,8 +52,11 @@ lab-up: venv collection-link image ## bring up LAB_MANAGERS + LAB_WORKERS nodes 
 
 lab: lab-up ## bring up the lab and run site.yml against it
 	@$(STAGE) site ansible-playbook -i inventory/lab site.yml
+	@$(STAGE) smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
 	@echo
-	@echo "Lab ready: $(LAB_MANAGERS) manager(s) + $(LAB_WORKERS) worker(s), site.yml applied."
+	@echo "Lab ready: $(LAB_MANAGERS) manager(s) + $(LAB_WORKERS) worker(s), site.yml applied, a note remembered and recalled."
+	@echo "  gateway:    https://$$(awk '/-m1:/ {gsub(/[{},]/, ""); print $$3}' inventory/lab/hosts.yml)/<server>/mcp (CA: .lab/ca/ca.crt)"
+	@echo "  report:     artifacts/health-report.json, artifacts/docker-compose.cloud.yml"
 	@echo "  inventory:  inventory/lab/hosts.yml (SSH as ubuntu, key .lab/ssh/id_ed25519)"
 	@echo "  try:        ansible -i inventory/lab all -m ping"
 	@echo "  tear down:  make lab-down"
@@ -93,6 +96,7 @@ lab-test: LAB_WORKERS = 2
 lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.yml, SSH, firewall, swarm cases, teardown
 	@$(STAGE) lab-up bash lab/up.sh $(LAB_MANAGERS) $(LAB_WORKERS)
 	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
+	@$(STAGE) lab-smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
 	@$(STAGE) lab-pytest pytest -q tests/integration
 	@$(STAGE) lab-down bash lab/down.sh
 

@@ -559,3 +559,24 @@ def format_table(results):
         cells = [str(cell).ljust(widths[i]) for i, cell in enumerate(row[:-1])]
         lines.append("  ".join([*cells, str(row[-1])]).rstrip())
     return lines
+
+
+def main(stdin, stdout):
+    """Run as a script where Ansible cannot reach (inside a container on an overlay network):
+    reads {"targets": [...], "deadline": s} as JSON on stdin, writes {"results", "summary",
+    "table"} as JSON on stdout. Standard library only."""
+    request = json.load(stdin)
+    targets = []
+    for target in request["targets"]:
+        full = {"kind": "mcp", "era": "auto", "timeout": 10.0}
+        full.update(target)
+        targets.append(full)
+    results, summary = check_all(targets, deadline_s=float(request.get("deadline", 60)))
+    json.dump({"results": results, "summary": summary, "table": format_table(results)}, stdout)
+    return 0 if summary["unhealthy"] == 0 else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.stdin, sys.stdout))

@@ -48,8 +48,8 @@ def test_site_left_every_server_healthy_through_the_gateway():
     assert "@sha256:" in compose and "endpoint_mode: dnsrr" in compose
 
 
-def test_second_run_changes_nothing():
-    proc, recap = lk.playbook("stack.yml")
+def test_second_run_of_site_changes_nothing():
+    proc, recap = lk.playbook("../site.yml")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert recap and all(r["changed"] == 0 for r in recap.values()), recap
 
