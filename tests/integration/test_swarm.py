@@ -110,9 +110,12 @@ def test_swarm_matches_the_inventory():
     assert sorted(found) == sorted([*g["managers"], *g["workers"]])
     assert all(status == "Ready" for status, _m in found.values())
     assert sorted(n for n, (_s, m) in found.items() if m in ("Leader", "Reachable")) == sorted(g["managers"])
-    worker = next(iter(g["workers"]))
-    assert labels(worker) == {"cloud": "lab", "gpu.count": "2", "gpu.model": "lab-fake",
-                              "io.sophia.lambda_swarm.labels": "cloud,gpu.count,gpu.model"}  # fmt: skip
+    # the inventory's own labels (the data node's mcp.data) on top of cloud and GPU facts
+    for worker, host in g["workers"].items():
+        own = {k: str(v) for k, v in ((host or {}).get("swarm_node_labels") or {}).items()}
+        expected = {"cloud": "lab", "gpu.count": "2", "gpu.model": "lab-fake", **own}
+        owned = ",".join(sorted(["cloud", "gpu.count", "gpu.model", *own]))
+        assert labels(worker) == {**expected, "io.sophia.lambda_swarm.labels": owned}
     network = docker("exec", "lswarm-m1", "docker", "network", "inspect", "mcp",
                      "--format", "{{.Driver}} {{.Attachable}} {{json .Options}}").stdout.split(" ", 2)  # fmt: skip
     assert network[:2] == ["overlay", "true"]
