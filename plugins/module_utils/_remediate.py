@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: sophia.lambda_swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to sophia.lambda_swarm: from one node's diagnosis to the ordered fixes
+remediate.yml applies. Pure functions."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# the order fixes are applied in: each one needs the ones before it
+STEPS = ("engine", "leave", "join", "role", "labels", "availability", "disk")
+
+
+def plan(diag, is_manager, availability="active", threshold=85):
+    """[{"step", "why"}] in STEPS order. ``diag``: the keys playbooks/tasks/diagnose.yml sets."""
+    out = []
+    engine_up = diag.get("engine") == "active"
+    local = diag.get("swarm_local") or "unknown"
+    role = "manager" if is_manager else "worker"
+    if not engine_up:
+        out.append({"step": "engine", "why": "the Docker engine is %s" % (diag.get("engine") or "unknown")})
+    if local in ("error", "pending"):
+        why = "the node's swarm state is %s%s" % (
+            local,
+            ": %s" % diag["swarm_error"] if diag.get("swarm_error") else "",
+        )
+        out.append({"step": "leave", "why": why})
+        out.append({"step": "join", "why": "rejoin after leaving"})
+    elif local == "inactive":
+        out.append({"step": "join", "why": "the node is not in the swarm"})
+    elif not engine_up:
+        out.append(
+            {"step": "join", "why": "rejoin if the node is not back in the swarm once the engine runs"}
+        )
+    if diag.get("node_role") != role:
+        out.append(
+            {
+                "step": "role",
+                "why": "the swarm has it as %s; the inventory says %s"
+                % (diag.get("node_role") or "none", role),
+            }
+        )
+    if diag.get("labels_missing"):
+        out.append(
+            {"step": "labels", "why": "labels missing or different: %s" % ", ".join(diag["labels_missing"])}
+        )
+    if diag.get("availability") != availability:
+        out.append(
+            {
+                "step": "availability",
+                "why": "availability is %s; the inventory says %s" % (diag.get("availability"), availability),
+            }
+        )
+    disk, inodes = int(diag.get("disk_pct") or 0), int(diag.get("inode_pct") or 0)
+    if disk >= threshold or inodes >= threshold:
+        out.append(
+            {"step": "disk", "why": "disk %d %%, inodes %d %% (threshold %d %%)" % (disk, inodes, threshold)}
+        )
+    return sorted(out, key=lambda s: STEPS.index(s["step"]))

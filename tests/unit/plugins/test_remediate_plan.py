@@ -1,0 +1,70 @@
+"""remediate.yml's plan: from one node's diagnosis to the ordered fixes."""
+
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._remediate import STEPS, plan
+
+HEALTHY = {
+    "engine": "active",
+    "swarm_local": "active",
+    "swarm_error": "",
+    "node_state": "ready",
+    "node_role": "worker",
+    "availability": "active",
+    "labels_missing": [],
+    "disk_pct": 40,
+    "inode_pct": 5,
+}
+
+
+def steps(diag, is_manager=False, **kw):
+    return [s["step"] for s in plan(dict(HEALTHY, **diag), is_manager, **kw)]
+
+
+def test_a_healthy_node_needs_nothing():
+    assert steps({}) == []
+
+
+def test_engine_down_starts_it_then_rejoins_if_needed():
+    assert steps({"engine": "inactive", "swarm_local": "unknown", "node_state": "down"}) == ["engine", "join"]
+
+
+def test_error_or_pending_leaves_then_joins():
+    for state in ("error", "pending"):
+        got = plan(dict(HEALTHY, swarm_local=state, swarm_error="rpc error"), False)
+        assert [s["step"] for s in got] == ["leave", "join"]
+        assert "rpc error" in got[0]["why"]
+
+
+def test_out_of_the_swarm_joins_and_gets_role_and_labels_back():
+    got = steps(
+        {
+            "swarm_local": "inactive",
+            "node_role": "none",
+            "labels_missing": ["mcp.data"],
+            "availability": "none",
+        }
+    )
+    assert got == ["join", "role", "labels", "availability"]
+
+
+def test_manager_demoted_is_promoted():
+    assert steps({"node_role": "worker"}, is_manager=True) == ["role"]
+
+
+def test_disk_over_threshold_frees_space_last():
+    assert steps({"disk_pct": 91, "engine": "failed"}) == ["engine", "join", "disk"]
+    assert steps({"inode_pct": 90}) == ["disk"]
+    assert steps({"disk_pct": 70}, threshold=60) == ["disk"]
+
+
+def test_fixes_follow_the_documented_order():
+    everything = steps(
+        {
+            "engine": "failed",
+            "swarm_local": "error",
+            "node_role": "none",
+            "labels_missing": ["a"],
+            "availability": "drain",
+            "disk_pct": 99,
+        }
+    )
+    assert everything == [s for s in STEPS if s in everything]
