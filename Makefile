@@ -95,6 +95,7 @@ molecule-all: ## every scenario in SCENARIOS
 lab-test: LAB_WORKERS = 2
 lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.yml, SSH, firewall, swarm cases, teardown
 	@$(STAGE) lab-up bash lab/up.sh $(LAB_MANAGERS) $(LAB_WORKERS)
+	@rm -f artifacts/fault-report.json
 	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
 	@$(STAGE) lab-smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
 	@$(STAGE) lab-pytest pytest -q tests/integration

@@ -55,6 +55,10 @@ def plan(diag, is_manager, availability="active", threshold=85):
     disk, inodes = int(diag.get("disk_pct") or 0), int(diag.get("inode_pct") or 0)
     if disk >= threshold or inodes >= threshold:
         out.append(
-            {"step": "disk", "why": "disk %d %%, inodes %d %% (threshold %d %%)" % (disk, inodes, threshold)}
+            {
+                "step": "disk",
+                "why": "free disk (unused images, stopped containers, build cache; never volumes): "
+                "disk %d %%, inodes %d %% (threshold %d %%)" % (disk, inodes, threshold),
+            }
         )
     return sorted(out, key=lambda s: STEPS.index(s["step"]))
