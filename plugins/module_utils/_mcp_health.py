@@ -579,4 +579,4 @@ def main(stdin, stdout):
 if __name__ == "__main__":
     import sys
 
-    sys.exit(main(sys.stdin, sys.stdout))
+    raise SystemExit(main(sys.stdin, sys.stdout))
