@@ -119,6 +119,32 @@ options:
           - The build context of the server's Dockerfile, relative to the project (the stack
             role builds from the project root, C(.)). Its COPY sources are checked against it.
         type: str
+      replicas:
+        description: Accepted (and not checked here) so an C(mcp_servers) entry passes as it is.
+        type: int
+      gpus:
+        description: Accepted (and not checked here) so an C(mcp_servers) entry passes as it is.
+        type: int
+      env:
+        description: Accepted (and not checked here) so an C(mcp_servers) entry passes as it is.
+        type: dict
+      volumes:
+        description: Accepted (and not checked here) so an C(mcp_servers) entry passes as it is.
+        type: list
+        elements: str
+      placement:
+        description: Accepted (and not checked here) so an C(mcp_servers) entry passes as it is.
+        type: list
+        elements: str
+      cpus:
+        description: Accepted (and not checked here) so an C(mcp_servers) entry passes as it is.
+        type: raw
+      memory:
+        description: Accepted (and not checked here) so an C(mcp_servers) entry passes as it is.
+        type: raw
+      health:
+        description: Accepted (and not checked here) so an C(mcp_servers) entry passes as it is.
+        type: dict
   fail_on:
     description: Fail when a finding of this severity or a more severe one exists.
     type: str
