@@ -40,6 +40,11 @@ def _container_spec(spec):
     return ((spec or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
 
 
+def _runs_spec(task, container_spec):
+    """Whether a task was made from this container spec (the service's current one)."""
+    return ((task.get("Spec") or {}).get("ContainerSpec") or {}) == container_spec
+
+
 def service_state(service, tasks, since=0.0):
     """{name, mode, desired, running, state, done, failed, reason} for one service.
 
@@ -86,10 +91,7 @@ def service_state(service, tasks, since=0.0):
 
     live = [t for t in tasks if t.get("DesiredState") in ("running", "ready")]
     running = [
-        t
-        for t in live
-        if (t.get("Status") or {}).get("State") == "running"
-        and ((t.get("Spec") or {}).get("ContainerSpec") or {}) == current
+        t for t in live if (t.get("Status") or {}).get("State") == "running" and _runs_spec(t, current)
     ]
     if "Global" in mode:
         # one task per eligible node: the nodes the orchestrator placed live tasks on
@@ -117,7 +119,7 @@ def service_state(service, tasks, since=0.0):
                 if (t.get("Status") or {}).get("State") in (*TERMINAL_BAD, "shutdown")
                 and (t.get("Status") or {}).get("Err")
                 and parse_time((t.get("Status") or {}).get("Timestamp")) >= since
-                and ((t.get("Spec") or {}).get("ContainerSpec") or {}) == current
+                and _runs_spec(t, current)
             ]
             pending = [t for t in live if (t.get("Status") or {}).get("Err")]
             if not running and len(current_failed) >= CRASH_LOOP:
