@@ -64,9 +64,11 @@ for name in "${names[@]}"; do
   "$DOCKER" rm -f "$name" >/dev/null 2>&1 || true
   "$DOCKER" volume create --label "$LAB_LABEL=$LAB_NAME" "$name-docker" >/dev/null
   log "starting $name"
-  # a fixed private address, as a cloud host has: it survives a restart of the node
+  # a fixed private address, as a cloud host has: it survives a restart of the node;
+  # `reboot` inside a node ends its container and the restart policy boots it again
   "$DOCKER" create --name "$name" --hostname "$name" \
     --label "$LAB_LABEL=$LAB_NAME" --network "$LAB_NETWORK" --ip "$(node_ip "$name")" \
+    --restart unless-stopped \
     "${flags[@]}" -v "$name-docker:/var/lib/docker" "$image" >/dev/null
   # A machine id of its own, as a cloud host has (systemd keeps a preset one).
   printf '%s\n' "$(tr -d '-' </proc/sys/kernel/random/uuid)" >"$LAB_STATE_DIR/machine-id"

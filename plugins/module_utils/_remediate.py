@@ -9,7 +9,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 # the order fixes are applied in: each one needs the ones before it
-STEPS = ("engine", "leave", "join", "role", "labels", "availability", "disk")
+STEPS = ("engine", "restart", "leave", "join", "role", "labels", "availability", "disk")
+
+
+def _listed(diag):
+    """The managers' node list was read (only then does "absent" mean the managers dropped it)."""
+    return str(diag.get("node_list_ok")).lower() == "true"
 
 
 def plan(diag, is_manager, availability="active", threshold=85):
@@ -27,11 +32,33 @@ def plan(diag, is_manager, availability="active", threshold=85):
         )
         out.append({"step": "leave", "why": why})
         out.append({"step": "join", "why": "rejoin after leaving"})
+    elif local == "active" and diag.get("node_state") == "absent" and _listed(diag):
+        out.append(
+            {
+                "step": "leave",
+                "why": "the node holds a swarm membership the managers do not list "
+                "(stale state, e.g. after recover_quorum.yml)",
+            }
+        )
+        out.append({"step": "join", "why": "rejoin after leaving"})
     elif local == "inactive":
         out.append({"step": "join", "why": "the node is not in the swarm"})
     elif not engine_up:
         out.append(
             {"step": "join", "why": "rejoin if the node is not back in the swarm once the engine runs"}
+        )
+    if (
+        is_manager
+        and engine_up
+        and local == "active"
+        and diag.get("node_role") == "manager"
+        and diag.get("reachability") not in (None, "", "reachable")
+    ):
+        out.append(
+            {
+                "step": "restart",
+                "why": "the other managers see this manager as %s: restart its engine" % diag["reachability"],
+            }
         )
     if diag.get("node_role") != role:
         out.append(

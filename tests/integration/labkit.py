@@ -182,3 +182,24 @@ def wait_for(predicate, seconds, what, interval=2):
 
 def hmac_hex(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+FAULT_REPORT = ROOT / "artifacts" / "fault-report.json"
+
+
+def report_case(case, recovered, seconds, calls, calls_failed, data_lost, **extra):
+    """Append one line to artifacts/fault-report.json (the fault suite's report) and print it."""
+    line = {
+        "case": case,
+        "recovered": "yes" if recovered else "no",
+        "seconds_to_recover": round(seconds, 1),
+        "calls": calls,
+        "calls_failed": calls_failed,
+        "data_lost": data_lost,
+        **extra,
+    }
+    FAULT_REPORT.parent.mkdir(exist_ok=True)
+    with FAULT_REPORT.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
+    print(json.dumps(line))
+    return line

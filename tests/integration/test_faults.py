@@ -4,8 +4,12 @@ artifacts/fault-report.json: case, recovered, seconds to recover, calls failed (
 client calls text_tools through the gateway during the case), data lost (a note stored in
 ai_memory before the fault is recalled after).
 
-Not yet here (see the issue): a stopped manager, two of three managers lost and
-recover_quorum.yml, the rolling upgrade. The rolling update under load is in test_stack.py.
+Cases here: check mode changes nothing; the engine stopped on a worker; a worker that left
+the swarm; junk images; a manager stopped (quorum holds, a deploy succeeds, it comes back as a
+manager); two of three managers lost (remediate refuses and prints the recovery,
+recover_quorum.yml restores the swarm and the stack, the lost managers rejoin one at a time).
+The rolling update under load and the restart of the node holding ai_memory's volume write
+their lines from test_stack.py; the rolling upgrade is in test_upgrade.py.
 
 Needs a running lab on which site.yml ran (`make lab-test` does both)."""
 
@@ -18,7 +22,6 @@ import pytest
 
 pytestmark = pytest.mark.skipif(not lk.lab_up(), reason="no lab: run `make lab` first")
 
-REPORT = lk.ROOT / "artifacts" / "fault-report.json"
 RECOVERY_LIMIT = 300  # seconds: the issue's bar
 
 
@@ -31,20 +34,10 @@ def node_ready(node):
     return f"{node} Ready" in out.stdout.splitlines() and out.stdout.count(f"{node} ") == 1
 
 
-def record(case, started, load, recovered, data_lost):
-    line = {
-        "case": case,
-        "recovered": "yes" if recovered else "no",
-        "seconds_to_recover": round(time.monotonic() - started, 1),
-        "calls": load.calls,
-        "calls_failed": len(load.failures),
-        "data_lost": data_lost,
-    }
-    REPORT.parent.mkdir(exist_ok=True)
-    with REPORT.open("a") as handle:
-        handle.write(json.dumps(line) + "\n")
-    print(json.dumps(line))
-    return line
+def record(case, started, load, recovered, data_lost, **extra):
+    return lk.report_case(
+        case, recovered, time.monotonic() - started, load.calls, len(load.failures), data_lost, **extra
+    )
 
 
 def fault_case(case, node, make_fault, *extra):
@@ -143,3 +136,145 @@ def test_junk_images_are_pruned_and_volumes_kept():
         "a volume was removed"
     )
     assert line["recovered"] == "yes"
+
+
+def managers():
+    return [n for n, h in lk.hosts().items() if h["group"] == "managers"]
+
+
+def manager_status(via, node):
+    """'Leader' / 'Reachable' / 'Unreachable' / '' for node, as manager `via` sees it."""
+    out = lk.on_node(via, "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.ManagerStatus}}")
+    rows = [line.split() for line in out.stdout.splitlines()]
+    return " ".join(r[2] for r in rows if r[0] == node and len(r) > 2 and r[1] == "Ready")
+
+
+def wait_ssh(node):
+    """A node that was started again accepts SSH (the operator runs remediate once it does)."""
+    lk.wait_for(
+        lambda: lk.docker("exec", node, "systemctl", "is-active", "ssh").stdout.strip() == "active",
+        120,
+        f"SSH on {node}",
+    )
+
+
+def remember(case):
+    key = f"fault-{uuid.uuid4().hex[:8]}"
+    lk.wait_for(
+        lambda: lk.tool_text("ai_memory", "remember", {"key": key, "text": case}) == f"remembered {key}",
+        180,
+        "ai_memory before the fault",
+    )
+    return key
+
+
+def recalled(key, case):
+    try:
+        return lk.tool_text("ai_memory", "recall", {"key": key}) == case
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def test_manager_stopped_quorum_holds_a_deploy_succeeds_and_it_comes_back_as_manager():
+    case = "manager stopped in a 3-manager cluster"
+    first, *_, down = managers()
+    assert len(managers()) == 3
+    key = remember(case)
+    load = lk.Load("text_tools", "word_count", {"text": "a b c"}, workers=1, max_seconds=600)
+    load.start()
+    try:
+        assert lk.docker("stop", down, timeout=120).returncode == 0
+        lk.wait_for(lambda: "Down" in lk.on_node(first, "node", "ls").stdout, 90, f"{down} seen down")
+        # two of three managers hold quorum: a whole deploy (registry, secrets, stack, converge,
+        # health through the gateway) succeeds without the stopped one
+        deploy_started = time.monotonic()
+        proc, recap = lk.playbook("stack.yml", "-l", f"all:!{down}")
+        deploy_seconds = time.monotonic() - deploy_started
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert all(r["failed"] == 0 for r in recap.values()), recap
+        report = json.loads((lk.ROOT / "artifacts" / "health-report.json").read_text())
+        assert all(r["ok"] for r in report["results"]), report
+        # it comes back (the host boots again) and remediate confirms it as a reachable manager
+        assert lk.docker("start", down).returncode == 0
+        started = time.monotonic()
+        wait_ssh(down)
+        proc, _ = lk.playbook("remediate.yml", "-l", down)
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        lk.wait_for(lambda: manager_status(first, down) == "Reachable", 120, f"{down} a reachable manager")
+        recovered = True
+    finally:
+        load.stop()
+        if lk.docker("inspect", "-f", "{{.State.Running}}", down).stdout.strip() != "true":
+            lk.docker("start", down)
+    data_lost = not recalled(key, case)
+    line = record(case, started, load, recovered, data_lost, deploy_while_down_s=round(deploy_seconds, 1))
+    assert line["seconds_to_recover"] < RECOVERY_LIMIT and not data_lost
+
+
+def test_two_managers_lost_remediate_refuses_and_recover_quorum_restores_the_swarm():
+    case = "two of three managers lost"
+    survivor, *lost = managers()
+    assert len(lost) == 2
+    key = remember(case)
+    load = lk.Load("ai_memory", "recall", {"key": key}, workers=1, max_seconds=900)
+    load.start()
+    try:
+        for node in lost:
+            assert lk.docker("stop", node, timeout=120).returncode == 0
+        started = time.monotonic()
+        lk.wait_for(
+            lambda: "leader" in lk.on_node(survivor, "node", "ls").stderr,
+            120,
+            "the survivor to lose its leader",
+        )
+
+        # remediate refuses, changes nothing, and prints the documented recovery
+        proc, recap = lk.playbook("remediate.yml", "-l", survivor)
+        assert proc.returncode != 0
+        assert "lost quorum" in proc.stdout and "--force-new-cluster" in proc.stdout, proc.stdout[-3000:]
+        assert f"recover_quorum.yml -l {survivor} -e recover_quorum_confirm={survivor}" in proc.stdout
+        assert recap[survivor]["changed"] == 0, recap
+        # recover_quorum.yml wants the survivor named twice
+        proc, recap = lk.playbook("recover_quorum.yml", "-l", survivor)
+        assert proc.returncode != 0 and "Nothing was changed" in proc.stdout, proc.stdout[-3000:]
+        assert "leader" in lk.on_node(survivor, "node", "ls").stderr, "the refused run changed the swarm"
+
+        proc, _ = lk.playbook(
+            "recover_quorum.yml", "-l", survivor, "-e", f"recover_quorum_confirm={survivor}"
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        quorum_back = time.monotonic() - started
+        assert manager_status(survivor, survivor) == "Leader"
+        assert recalled(key, case), "the note is gone after force-new-cluster"
+
+        # the lost managers come back one at a time; remediate clears each one's stale membership
+        for node in lost:
+            assert lk.docker("start", node).returncode == 0
+            wait_ssh(node)
+            proc, _ = lk.playbook("remediate.yml", "-l", node)
+            assert proc.returncode == 0, proc.stdout[-3000:]
+            assert "plan: nothing to fix" not in proc.stdout
+            lk.wait_for(
+                lambda n=node: manager_status(survivor, n) == "Reachable", 120, f"{node} a manager again"
+            )
+        recovered = True
+    finally:
+        load.stop()
+        for node in lost:
+            if lk.docker("inspect", "-f", "{{.State.Running}}", node).stdout.strip() != "true":
+                lk.docker("start", node)
+    ready = lk.on_node(survivor, "node", "ls", "--format", "{{.Hostname}} {{.Status}}").stdout.split("\n")
+    assert sorted(r for r in ready if r) == sorted(f"{n} Ready" for n in lk.hosts()), ready
+    data_lost = not recalled(key, case)
+    # recovered = the swarm answers again with its stack (recover_quorum.yml done); the lost
+    # managers' return is reported beside it
+    line = lk.report_case(
+        case,
+        recovered,
+        quorum_back,
+        load.calls,
+        len(load.failures),
+        data_lost,
+        all_managers_back_s=round(time.monotonic() - started, 1),
+    )
+    assert line["seconds_to_recover"] < RECOVERY_LIMIT and not data_lost

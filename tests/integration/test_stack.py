@@ -68,6 +68,7 @@ def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back
     before = image_of("mcp_text_tools")
     load = lk.Load("text_tools", "word_count", {"text": "a b c"}, check=word_count_is_three)
     load.start()
+    started = time.monotonic()
     try:
         v2 = project_copy(
             "v2", lambda s: s.replace('"""Number of words in the text."""', '"""Number of words (v2)."""')
@@ -76,6 +77,7 @@ def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back
         assert proc.returncode == 0, proc.stdout[-3000:]
         after = image_of("mcp_text_tools")
         assert after != before, "text_tools was not updated"
+        updated_in = time.monotonic() - started
 
         broken = project_copy(
             "broken",
@@ -98,6 +100,15 @@ def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back
         time.sleep(3)
     finally:
         load.stop()
+    lk.report_case(
+        "rolling update under load",
+        recovered=True,
+        seconds=updated_in,
+        calls=load.calls,
+        calls_failed=len(load.failures),
+        data_lost=False,
+        broken_version_rolled_back=True,
+    )
     assert load.calls > 50, "the load client made too few calls: %d" % load.calls
     assert load.failures == [], "%d of %d calls failed: %s" % (
         len(load.failures),
@@ -131,4 +142,11 @@ def test_note_survives_redeploy_and_a_restart_of_its_node():
         240,
         "recall after node restart",
     )
-    print("ai_memory answered again %.0fs after its node restarted" % (time.monotonic() - started))
+    lk.report_case(
+        "node holding the ai_memory volume restarts",
+        recovered=True,
+        seconds=time.monotonic() - started,
+        calls=0,
+        calls_failed=0,
+        data_lost=lk.tool_text("ai_memory", "recall", {"key": key}) != "still here",
+    )

@@ -68,3 +68,23 @@ def test_fixes_follow_the_documented_order():
         }
     )
     assert everything == [s for s in STEPS if s in everything]
+
+
+def test_stale_membership_the_managers_do_not_list_leaves_and_rejoins():
+    stale = dict(HEALTHY, node_state="absent", node_role="none", availability="none", node_list_ok=True)
+    got = plan(stale, True)
+    assert [s["step"] for s in got] == ["leave", "join", "role", "availability"]
+    assert "stale" in got[0]["why"]
+    # without the managers' node list, "absent" proves nothing: never leave on that
+    assert [s["step"] for s in plan(dict(stale, node_list_ok=False), True)] == ["role", "availability"]
+
+
+def test_an_unreachable_manager_gets_its_engine_restarted():
+    manager = {"node_role": "manager", "reachability": "unreachable"}
+    got = plan(dict(HEALTHY, **manager), True)
+    assert [s["step"] for s in got] == ["restart"]
+    assert "unreachable" in got[0]["why"]
+    assert steps(dict(manager, reachability="reachable"), is_manager=True) == []
+    # a worker has no reachability; an engine that is down is started, not restarted
+    assert steps({"reachability": ""}) == []
+    assert "restart" not in steps(dict(manager, engine="inactive"), is_manager=True)
