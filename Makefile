@@ -20,7 +20,7 @@ SCENARIO ?= host
 COLLECTION_LINK := .collections/ansible_collections/sophia/lambda_swarm
 
 .PHONY: help venv host-deps collection-link engine image lab lab-up lab-down lab-test test lint \
-	unit mcp-venvs functional sanity molecule molecule-all bench clean times
+	unit rules mcp-venvs functional sanity molecule molecule-all bench clean times
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ lint: venv collection-link host-deps ## yamllint, ansible-lint (production profi
 unit: venv collection-link ## pytest on module_utils, plugins and role contracts
 	@$(STAGE) unit pytest -q tests/unit
 
+rules: ## promtool check + test of the monitoring role's alert rules (promtool from Debian's package)
+	@$(STAGE) rules bash tools/promtool.sh
+
 mcp-venvs: ## the mcp SDK 2.x and 1.x environments the functional tests run servers from
 	@$(STAGE) mcp-venvs bash tools/mcp-venvs.sh
 
@@ -93,12 +96,14 @@ molecule-all: ## every scenario in SCENARIOS
 	@for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule SCENARIO=$$s; done
 
 lab-test: LAB_WORKERS = 2
-lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.yml, SSH, firewall, swarm cases, teardown
+lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.yml, the lab tests, backup/restore, teardown
 	@$(STAGE) lab-up bash lab/up.sh $(LAB_MANAGERS) $(LAB_WORKERS)
 	@rm -f artifacts/fault-report.json
 	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
 	@$(STAGE) lab-smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
 	@$(STAGE) lab-pytest pytest -q tests/integration
+	@rm -rf backups
+	@$(STAGE) lab-restore env LAB_RESTORE=1 pytest -q tests/integration/test_restore.py
 	@$(STAGE) lab-down bash lab/down.sh
 
 test: ## everything CI runs: lint, unit, sanity, Molecule, the lab
@@ -106,6 +111,7 @@ test: ## everything CI runs: lint, unit, sanity, Molecule, the lab
 	@$(MAKE) --no-print-directory venv collection-link engine
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory rules
 	@$(MAKE) --no-print-directory functional
 	@$(MAKE) --no-print-directory sanity
 	@$(MAKE) --no-print-directory molecule-all

@@ -2,8 +2,22 @@
 # Tear the lab down: its node containers, their volumes, its network, its SSH key
 # and generated inventory. Only things carrying the lab's label are touched; the
 # cached base image stays (remove it with `docker image rm` if you want it gone).
+#   lab/down.sh [--nodes]
+# --nodes: only the node containers and their disks go (a disaster that takes every host);
+# the controller's side (network, SSH key, CA, vault, secrets, inventory) stays, so
+# lab/up.sh brings up bare hosts of the same names and addresses (playbooks/restore.yml).
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
+
+if [ "${1:-}" = "--nodes" ]; then
+  mapfile -t nodes < <("$DOCKER" ps -aq --filter "label=$LAB_LABEL=$LAB_NAME")
+  (( ${#nodes[@]} )) && "$DOCKER" rm -f -v "${nodes[@]}" >/dev/null
+  mapfile -t vols < <("$DOCKER" volume ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
+  (( ${#vols[@]} )) && "$DOCKER" volume rm "${vols[@]}" >/dev/null
+  rm -f "$REPO_DIR"/.cache/facts/*"$LAB_NAME"-*
+  log "removed ${#nodes[@]} node(s) and ${#vols[@]} disk(s); the lab's network, keys, CA and secrets are kept"
+  exit 0
+fi
 
 if ! "$DOCKER" info >/dev/null 2>&1; then
   log "no Docker engine answers: no lab containers to remove"

@@ -156,7 +156,9 @@ def service(entry, opts):
         },
         "restart_policy": {"condition": "any", "delay": "3s", "window": "30s"},
         "resources": resources,
-        "labels": {LABEL + ".server": entry["name"]},
+        # the declared count stays readable when someone scales the service by hand
+        # (the monitoring role alerts on running < declared)
+        "labels": {LABEL + ".server": entry["name"], LABEL + ".replicas": str(entry["replicas"])},
     }
     if constraints:
         deploy["placement"] = {"constraints": sorted(set(constraints))}

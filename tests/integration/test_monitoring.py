@@ -1,0 +1,122 @@
+"""The monitoring stack on the lab after site.yml: Prometheus (from the controller, on the
+first manager's published port) has every target up, found through the swarm; the textfile
+collectors report every node, the containers and every MCP server; scaling an MCP service to
+zero fires ServiceBelowDeclaredReplicas in Prometheus and Alertmanager, and scaling it back
+resolves it.
+
+Needs a running lab on which site.yml ran (`make lab-test` does both)."""
+
+import json
+import time
+import urllib.parse
+import urllib.request
+
+import labkit as lk
+import pytest
+
+pytestmark = pytest.mark.skipif(not lk.lab_up(), reason="no lab: run `make lab` first")
+
+ALERT = "ServiceBelowDeclaredReplicas"
+
+
+def prometheus(path, **query):
+    url = "http://%s:9090%s" % (lk.hosts()[lk.first_manager()]["ansible_host"], path)
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        return json.loads(reply.read().decode())["data"]
+
+
+def series(expr):
+    return prometheus("/api/v1/query", query=expr)["result"]
+
+
+def firing(service):
+    return [
+        a
+        for a in prometheus("/api/v1/alerts")["alerts"]
+        if a["labels"].get("alertname") == ALERT
+        and a["labels"].get("service") == service
+        and a["state"] == "firing"
+    ]
+
+
+def alertmanager_alerts():
+    """Alertmanager's active alerts, asked inside its own container (it publishes no port)."""
+    for node in lk.hosts():
+        cid = lk.on_node(
+            node, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=monitoring_alertmanager"
+        )
+        if cid.stdout.strip():
+            out = lk.on_node(
+                node, "exec", cid.stdout.split()[0], "curl", "-fs", "http://127.0.0.1:9093/api/v2/alerts"
+            )
+            assert out.returncode == 0, out.stderr
+            return json.loads(out.stdout)
+    raise AssertionError("no running alertmanager task")
+
+
+def test_every_target_is_up_and_found_through_the_swarm():
+    nodes = len(lk.hosts())
+    lk.wait_for(
+        lambda: all(
+            t["health"] == "up" for t in prometheus("/api/v1/targets", state="active")["activeTargets"]
+        ),
+        120,
+        "every target up",
+    )
+    targets = prometheus("/api/v1/targets", state="active")["activeTargets"]
+    jobs = {}
+    for target in targets:
+        jobs.setdefault(target["labels"]["job"], []).append(target)
+    assert len(jobs["node"]) == nodes and len(jobs["engine"]) == nodes, {k: len(v) for k, v in jobs.items()}
+    assert len(jobs["alertmanager"]) == 1 and len(jobs["prometheus"]) == 1
+    # discovered, not configured: DNS for the stack's services, the swarm's API for the engines
+    assert {t["discoveredLabels"].get("__meta_dockerswarm_node_hostname") for t in jobs["engine"]} == set(
+        lk.hosts()
+    )
+    config = prometheus("/api/v1/status/config")["yaml"]
+    assert "tasks.monitoring_node-exporter" in config and "dockerswarm_sd_configs" in config
+    assert not any(h["ansible_host"] in config for h in lk.hosts().values()), "a node address is hard-coded"
+
+
+def test_collectors_report_nodes_containers_and_every_mcp_server():
+    lk.wait_for(
+        lambda: len(series("lambda_swarm_node_info")) == len(lk.hosts()), 60, "node_info from every node"
+    )
+    assert {s["metric"]["node"] for s in series("lambda_swarm_node_info")} == set(lk.hosts())
+    up = {
+        (s["metric"]["server"], s["metric"]["instance"]): s["value"][1] for s in series("lambda_swarm_mcp_up")
+    }
+    assert {server for server, _ in up} == {"ai_memory", "signer", "text_tools"}
+    assert set(up.values()) == {"1"}, up
+    memory = series('lambda_swarm_container_memory_bytes{service="mcp_ai_memory"}')
+    assert memory and float(memory[0]["value"][1]) > 1e6
+    declared = series('lambda_swarm_service_replicas_declared{service="mcp_text_tools"}')
+    assert declared and declared[0]["value"][1] == "2"
+    assert series("min(lambda_swarm_textfile_collector_success)")[0]["value"][1] == "1"
+
+
+def test_scaling_a_service_to_zero_fires_an_alert_that_resolves():
+    service = "mcp_text_tools"
+    assert not firing(service)
+    assert lk.on_node(lk.first_manager(), "service", "scale", "--detach", f"{service}=0").returncode == 0
+    started = time.monotonic()
+    try:
+        lk.wait_for(lambda: firing(service), 240, f"{ALERT} firing for {service}", interval=5)
+        fired = time.monotonic() - started
+        lk.wait_for(
+            lambda: any(
+                a["labels"].get("alertname") == ALERT and a["labels"].get("service") == service
+                for a in alertmanager_alerts()
+            ),
+            120,
+            "the alert in Alertmanager",
+            interval=5,
+        )
+    finally:
+        assert lk.on_node(lk.first_manager(), "service", "scale", "--detach", f"{service}=2").returncode == 0
+    restored = time.monotonic()
+    lk.wait_for(lambda: not firing(service), 240, f"{ALERT} resolved", interval=5)
+    print(json.dumps({"alert": ALERT, "fired_after_s": round(fired, 1),
+                      "resolved_after_s": round(time.monotonic() - restored, 1)}))  # fmt: skip
