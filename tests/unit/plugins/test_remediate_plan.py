@@ -88,3 +88,10 @@ def test_an_unreachable_manager_gets_its_engine_restarted():
     # a worker has no reachability; an engine that is down is started, not restarted
     assert steps({"reachability": ""}) == []
     assert "restart" not in steps(dict(manager, engine="inactive"), is_manager=True)
+
+
+
+def test_a_listed_manager_without_manager_status_is_left_alone():
+    # the raft's membership can be in flux (a lost manager coming back is re-added by the
+    # swarm itself): leaving on that evidence could take a member away and lose quorum
+    assert steps({"node_role": "manager", "reachability": "", "node_list_ok": True}, is_manager=True) == []
