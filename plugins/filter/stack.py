@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the stack role: the MCP server registry as a compose document and as the
-gateway's nginx configuration (logic in module_utils/_stack.py)."""
+"""Filters of the stack role: the MCP server registry as a compose document, as the
+gateway's nginx configuration, and as mcp_health targets through a gateway (logic in
+module_utils/_stack.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,6 +14,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import 
     RegistryError,
     compose,
     gateway_conf,
+    gateway_targets,
     normalize,
 )
 
@@ -36,10 +38,16 @@ def mcp_gateway_conf(servers, opts=None):
     return gateway_conf(normalize(servers), opts)
 
 
+def mcp_gateway_targets(servers, host, port=443):
+    """mcp_health targets of the servers that run, through the gateway at host:port."""
+    return gateway_targets(servers, host, port)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "mcp_registry": mcp_registry,
             "mcp_compose": mcp_compose,
             "mcp_gateway_conf": mcp_gateway_conf,
+            "mcp_gateway_targets": mcp_gateway_targets,
         }

@@ -332,3 +332,14 @@ def gateway_conf(servers, opts=None):
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def gateway_targets(servers, host, port=443):
+    """mcp_health targets of every server that runs (replicas > 0), through the gateway at
+    host:port: [{"name", "url": "https://host:port/<name>/mcp"}]."""
+    base = "https://%s:%s" % (host, port)
+    return [
+        {"name": entry["name"], "url": "%s/%s/mcp" % (base, entry["name"])}
+        for entry in servers or []
+        if int(entry.get("replicas", 1) if entry.get("replicas") is not None else 1) > 0
+    ]

@@ -90,7 +90,6 @@ def test_an_unreachable_manager_gets_its_engine_restarted():
     assert "restart" not in steps(dict(manager, engine="inactive"), is_manager=True)
 
 
-
 def test_a_listed_manager_without_manager_status_is_left_alone():
     # the raft's membership can be in flux (a lost manager coming back is re-added by the
     # swarm itself): leaving on that evidence could take a member away and lose quorum

@@ -5,6 +5,7 @@ import copy
 
 import pytest
 import yaml
+from ansible_collections.sophia.lambda_swarm.plugins.filter.stack import mcp_gateway_targets
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _stack as st
 
 SERVERS = [
@@ -153,3 +154,12 @@ def test_gateway_conf_routes_every_server_and_keeps_streams_unbuffered():
     assert "proxy_next_upstream error timeout http_502 http_503;" in conf
     assert "location = /healthz" in conf
     assert conf == st.gateway_conf(st.normalize(list(reversed(SERVERS))))
+
+
+def test_gateway_targets_skip_servers_scaled_to_zero():
+    servers = [{"name": "a", "replicas": 2}, {"name": "b", "replicas": 0}, {"name": "c"}]
+    assert mcp_gateway_targets(servers, "10.0.0.5", 8443) == [
+        {"name": "a", "url": "https://10.0.0.5:8443/a/mcp"},
+        {"name": "c", "url": "https://10.0.0.5:8443/c/mcp"},
+    ]
+    assert mcp_gateway_targets(None, "h") == []
