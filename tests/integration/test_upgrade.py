@@ -89,7 +89,7 @@ def test_rolling_upgrade_with_reboots_keeps_quorum_and_serves_every_call():
     for node in (worker, manager):
         assert booted_at(node) != before[node], f"{node} did not reboot"
     assert node_row(worker)[:2] == ("Ready", "Active")
-    assert node_row(manager) == ("Ready", "Active", "Reachable")
+    assert node_row(manager)[:2] == ("Ready", "Active") and node_row(manager)[2] in ("Reachable", "Leader")
     assert watch.asked > 10 and watch.refused == [], watch.refused[:3]
     lk.report_case(
         "rolling upgrade with reboots (a worker, then a manager)",
@@ -116,7 +116,10 @@ def test_a_failing_upgrade_stops_at_its_first_node_and_leaves_it_drained():
         assert f"undrain.yml -l {worker}" in proc.stdout
         assert node_row(worker)[1] == "Drain"
         # the next node was not touched, and the stack still answers
-        assert node_row(manager) == ("Ready", "Active", "Reachable")
+        assert node_row(manager)[:2] == ("Ready", "Active") and node_row(manager)[2] in (
+            "Reachable",
+            "Leader",
+        )
         assert booted_at(manager) == manager_booted
         assert f"upgraded {manager}" not in proc.stdout
         assert lk.tool_text("text_tools", "word_count", {"text": "still up"}) == "2"
