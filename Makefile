@@ -96,14 +96,12 @@ molecule-all: ## every scenario in SCENARIOS
 	@for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule SCENARIO=$$s; done
 
 lab-test: LAB_WORKERS = 2
-lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.yml, the lab tests, backup/restore, teardown
+lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.yml, the lab tests, teardown
 	@$(STAGE) lab-up bash lab/up.sh $(LAB_MANAGERS) $(LAB_WORKERS)
 	@rm -f artifacts/fault-report.json
 	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
 	@$(STAGE) lab-smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
 	@$(STAGE) lab-pytest pytest -q tests/integration
-	@rm -rf backups
-	@$(STAGE) lab-restore env LAB_RESTORE=1 pytest -q tests/integration/test_restore.py
 	@$(STAGE) lab-down bash lab/down.sh
 
 test: ## everything CI runs: lint, unit, sanity, Molecule, the lab

@@ -9,7 +9,8 @@ if [ ! -x "$dir/usr/bin/promtool" ]; then
   (cd "$dir/debs" && apt-get download prometheus >/dev/null 2>&1) || {
     apt-get update -qq && (cd "$dir/debs" && apt-get download prometheus >/dev/null)
   }
-  dpkg-deb -x "$(ls "$dir"/debs/prometheus_*.deb | head -1)" "$dir"
+  debs=("$dir"/debs/prometheus_*.deb)
+  dpkg-deb -x "${debs[0]}" "$dir"
 fi
 "$dir/usr/bin/promtool" check rules roles/monitoring/files/rules/*.yml
 "$dir/usr/bin/promtool" test rules tests/prometheus/*_test.yml

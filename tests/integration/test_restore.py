@@ -1,5 +1,8 @@
-"""Backup and restore round trip (issue 10), its own stage of `make lab-test` (LAB_RESTORE=1,
-after the other lab tests: it replaces the whole lab).
+"""Backup and restore round trip (issue 10). NOT YET PASSING, so not a stage of `make test`:
+run it by hand with LAB_RESTORE=1 on a lab where site.yml ran (it replaces the whole lab).
+Where it stands: the backups, the volumes and the swarm's state restored on the manager they
+came from, --force-new-cluster and the joins of three of the four other hosts work; the last
+manager's join times out asking the restored cluster for its certificate.
 
 A note is stored through the gateway; backup.yml saves the volumes (once volumes only, then
 in full with backup_keep=1, which must leave only the full one); the lab is destroyed and

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One run of sophia.lambda_swarm's textfile collectors for node exporter (a systemd timer
