@@ -92,16 +92,28 @@ def test_collectors_report_nodes_containers_and_every_mcp_server():
         "node_info from every node, once each",
         interval=5,
     )
-    up = {
-        (s["metric"]["server"], s["metric"]["instance"]): s["value"][1] for s in series("lambda_swarm_mcp_up")
-    }
-    assert {server for server, _ in up} == {"ai_memory", "signer", "text_tools"}
-    assert set(up.values()) == {"1"}, up
+
+    def every_manager_sees_every_server_up():
+        # each manager checks through its own gateway; a gateway on a manager that an earlier
+        # test replaced knows its upstreams only once the overlay's DNS caught up
+        up = {}
+        for sample in series("lambda_swarm_mcp_up"):
+            up.setdefault(sample["metric"]["server"], set()).add(sample["value"][1])
+        return sorted(up) == ["ai_memory", "signer", "text_tools"] and all(v == {"1"} for v in up.values())
+
+    lk.wait_for(
+        every_manager_sees_every_server_up, 240, "every MCP server up through every gateway", interval=5
+    )
     memory = series('lambda_swarm_container_memory_bytes{service="mcp_ai_memory"}')
     assert memory and float(memory[0]["value"][1]) > 1e6
     declared = series('lambda_swarm_service_replicas_declared{service="mcp_text_tools"}')
     assert declared and declared[0]["value"][1] == "2"
-    assert series("min(lambda_swarm_textfile_collector_success)")[0]["value"][1] == "1"
+    lk.wait_for(
+        lambda: series("min(lambda_swarm_textfile_collector_success)")[0]["value"][1] == "1",
+        120,
+        "every collector's last run succeeded",
+        interval=5,
+    )
 
 
 def test_scaling_a_service_to_zero_fires_an_alert_that_resolves():
