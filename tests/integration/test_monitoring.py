@@ -110,7 +110,7 @@ def test_collectors_report_nodes_containers_and_every_mcp_server():
     declared = series('lambda_swarm_service_replicas_declared{service="mcp_text_tools"}')
     assert declared and declared[0]["value"][1] == "2"
     lk.wait_for(
-        lambda: series("min(lambda_swarm_textfile_collector_success)")[0]["value"][1] == "1",
+        lambda: [r["value"][1] for r in series("min(lambda_swarm_textfile_collector_success)")] == ["1"],
         120,
         "every collector's last run succeeded",
         interval=5,
