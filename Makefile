@@ -101,7 +101,9 @@ lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.y
 	@rm -f artifacts/fault-report.json
 	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
 	@$(STAGE) lab-smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
-	@$(STAGE) lab-pytest pytest -q tests/integration
+	@$(STAGE) lab-pytest pytest -q --durations=12 tests/integration
+	@rm -rf backups
+	@$(STAGE) lab-restore env LAB_RESTORE=1 pytest -q -s tests/integration/test_restore.py
 	@$(STAGE) lab-down bash lab/down.sh
 
 test: ## everything CI runs: lint, unit, sanity, Molecule, the lab
