@@ -61,7 +61,7 @@ def playbook(name, *extra, timeout=900):
     )  # fmt: skip
     recap = {}
     for line in proc.stdout.split("PLAY RECAP")[-1].splitlines():
-        m = re.match(r"^(\S+)\s+:\s+(.*)$", line)
+        m = re.match(r"^(\S+)\s+:\s+(ok=.*)$", line)
         if m:
             recap[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
     return proc, recap

@@ -96,11 +96,20 @@ def test_backup_then_restore_into_a_fresh_lab_brings_the_notes_back():
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert all(r["failed"] == 0 for r in recap.values()), recap
 
-    assert lk.tool_text("ai_memory", "recall", {"key": key}) == "kept across a disaster"
+    recalled = lk.tool_text("ai_memory", "recall", {"key": key})
+    lk.report_case(
+        "every host lost, restored from a backup",
+        recovered=recalled == "kept across a disaster",
+        seconds=restore_seconds,
+        calls=load.calls,
+        calls_failed=len(load.failures),
+        data_lost=recalled != "kept across a disaster",
+        backup_s=round(backup_seconds, 1),
+    )
+    assert recalled == "kept across a disaster"
     assert listing("service") == services
     assert listing("secret") == secrets
     report = json.loads((lk.ROOT / "artifacts" / "health-report.json").read_text())
     assert all(r["ok"] for r in report["results"]), report
     nodes = lk.on_node(lk.first_manager(), "node", "ls", "--format", "{{.Hostname}} {{.Status}}").stdout
     assert sorted(nodes.split("\n")[:-1]) == sorted(f"{n} Ready" for n in lk.hosts()), nodes
-    print(json.dumps({"backup_s": round(backup_seconds, 1), "restore_s": round(restore_seconds, 1)}))
