@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _metrics
-from _docker_api import DockerAPI
+from _docker_api import DockerAPI, DockerAPIError
 from _mcp_health import check_all
 
 
@@ -48,9 +48,14 @@ def containers(api):
     listed = api.get("/containers/json")
     stats = {}
     for container in listed:
-        stats[container["Id"]] = api.call(
-            "GET", f"/containers/{container['Id']}/stats", query={"stream": "false", "one-shot": "true"}
-        )
+        try:
+            stats[container["Id"]] = api.call(
+                "GET", f"/containers/{container['Id']}/stats", query={"stream": "false", "one-shot": "true"}
+            )
+        except DockerAPIError as exc:
+            if exc.status != 404:
+                raise
+            # removed between the listing and its stats (tasks come and go): not an error
     return _metrics.container_samples(listed, stats)
 
 
