@@ -13,10 +13,16 @@ module: gpu_facts
 short_description: NVIDIA GPU facts from nvidia-smi
 version_added: 0.1.0
 description:
-  - "Runs C(nvidia-smi --query-gpu=index,uuid,name,memory.total,driver_version,mig.mode.current
+  - "Runs C(nvidia-smi
+    --query-gpu=index,uuid,name,memory.total,driver_version,mig.mode.current,mig.mode.pending
     --format=csv,noheader,nounits), C(nvidia-smi -L) and C(nvidia-smi), and returns the GPUs as
     the C(gpu) fact (count, model, per GPU index, UUID, name, memory, driver version, MIG mode
-    and MIG devices; CUDA version)."
+    now and after the next GPU reset, and MIG devices; CUDA version)."
+  - "C(resources) is what the host can hand to containers, one entry per device: on a GPU with
+    MIG enabled each of its MIG devices (by its C(MIG-...) UUID from C(nvidia-smi -L)), every
+    other GPU whole. Announce C(resource_uuids) as the Swarm generic resources, so that a task
+    that reserves one gets one MIG device or one GPU. A GPU with MIG enabled but no MIG device
+    offers nothing (C(mig_gpus_without_devices))."
   - "A host without C(nvidia-smi), or whose driver does not answer, gets C(count=0): that is
     not a failure (C(error) says why)."
 author:
@@ -66,15 +72,43 @@ ansible_facts:
           type: str
           sample: NVIDIA H100 80GB HBM3
         gpus:
-          description: >-
-            Per GPU C(index), C(uuid), C(name), C(memory_mib), C(driver_version), C(mig_mode),
-            C(mig_devices).
+          description:
+            - Per GPU C(index), C(uuid), C(name) (the model), C(memory_mib), C(driver_version),
+              C(mig_mode) and C(mig_mode_pending) (C(enabled), C(disabled), or null where the
+              board has no MIG; they differ until the GPU is reset), C(mig_devices).
+            - C(mig_devices) lists the MIG devices C(nvidia-smi -L) shows under the GPU, each with
+              C(profile) (such as C(1g.10gb)), C(index), C(uuid) (C(MIG-<uuid>), or
+              C(MIG-GPU-<uuid>/<gi>/<ci>) from drivers before 470) and C(memory_gb) (as the
+              profile's name gives it).
           type: list
           elements: dict
         uuids:
-          description: The GPU UUIDs, in index order.
+          description: The physical GPUs' UUIDs, in index order (MIG or not).
           type: list
           elements: str
+        resources:
+          description:
+            - The devices the host offers to containers, in GPU index order. Each has C(uuid),
+              C(type) (C(gpu) or C(mig)), C(gpu_index), C(gpu_uuid), C(name), C(profile) (MIG
+              only), C(memory_mib) (whole GPUs only) and C(profile_memory_gb) (MIG only).
+            - A GPU with MIG enabled appears as its MIG devices, not itself.
+          type: list
+          elements: dict
+          sample:
+            - {uuid: MIG-0929581a-2be6-5dec-bf34-0954c6c529a6, type: mig, gpu_index: 0,
+               gpu_uuid: GPU-932bfb2c-849a-2a22-1e84-9eff6bc02b39,
+               name: NVIDIA A100 80GB PCIe MIG 3g.40gb,
+               profile: 3g.40gb, memory_mib: null, profile_memory_gb: 40}
+        resource_uuids:
+          description: >-
+            The UUIDs of C(resources), the values to announce as Swarm generic resources
+            (C(node-generic-resources)); equal to C(uuids) on a host without MIG.
+          type: list
+          elements: str
+        mig_gpus_without_devices:
+          description: Indexes of GPUs with MIG enabled and no MIG device yet (they offer nothing).
+          type: list
+          elements: int
         driver_version:
           description: NVIDIA driver version.
           type: str

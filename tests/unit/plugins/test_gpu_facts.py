@@ -12,8 +12,14 @@ recorded samples are public recordings, the others follow nvidia-smi's formats e
   reports for these boards (H100 81559 MiB, A10 23028 MiB, as listed in
   modal-labs/modal-client pull request #2797) and made-up UUIDs. Replace them with real
   recordings from an 8x H100 and a 1x A10 Lambda host when one is available.
+- nvidia_smi_a100_pcie_mig_list.txt: `nvidia-smi -L` of a 1x A100 80GB PCIe host with two
+  3g.40gb MIG devices (driver 530), recorded by a user in NVIDIA/nvidia-container-toolkit
+  issue #203 (2024-01-08).
+- The `--query-gpu` lines of the MIG tests and the pre-470 `MIG-GPU-<uuid>/<gi>/<ci>` listing
+  below are NOT recorded: written in nvidia-smi's formats around the recorded UUIDs.
 - nvidia_smi_driver_not_loaded.txt: the message nvidia-smi prints (exit 9) when the kernel
   driver is not loaded.
+The query samples gained the `mig.mode.pending` column when gpu_facts started asking for it.
 """
 
 from pathlib import Path
@@ -40,6 +46,11 @@ def test_eight_h100():
     assert facts["driver_version"] == "550.90.07" and facts["cuda_version"] == "12.4"
     assert facts["mig_enabled"] is False and facts["driver_loaded"] is True
     assert len(set(facts["uuids"])) == 8
+    assert facts["resource_uuids"] == facts["uuids"]  # without MIG, each GPU is offered whole
+    assert facts["resources"][7] == {
+        "uuid": facts["uuids"][7], "type": "gpu", "gpu_index": 7, "gpu_uuid": facts["uuids"][7],
+        "name": "NVIDIA H100 80GB HBM3", "profile": None, "memory_mib": 81559, "profile_memory_gb": None,
+    }  # fmt: skip
     assert _gpu.generic_resources(facts["uuids"])[0] == "NVIDIA-GPU=" + facts["uuids"][0]
 
 
@@ -48,6 +59,7 @@ def test_one_a10_with_mig_not_applicable():
                              header="", binary="/usr/bin/nvidia-smi")  # fmt: skip
     assert facts["count"] == 1 and facts["model"] == "NVIDIA A10"
     assert facts["gpus"][0]["mig_mode"] is None  # [N/A] on boards without MIG
+    assert facts["gpus"][0]["mig_mode_pending"] is None
     assert facts["gpus"][0]["memory_mib"] == 23028
     assert facts["cuda_version"] is None
 
@@ -60,13 +72,73 @@ def test_mig_devices_are_attached_to_their_gpu():
     assert gpus[0]["mig_devices"][3]["uuid"] == "MIG-930574a9-d43a-5d2b-95da-3e68384c8d6b"
     assert gpus[1]["mig_devices"] == []
     query = "".join(
-        "%d, %s, NVIDIA A100-SXM4-80GB, 81920, 535.54.03, %s\n"
-        % (g["index"], g["uuid"], "Enabled" if g["index"] == 0 else "Disabled")
+        "%d, %s, NVIDIA A100-SXM4-80GB, 81920, 535.54.03, %s, %s\n"
+        % (g["index"], g["uuid"], *(["Enabled" if g["index"] == 0 else "Disabled"] * 2))
         for g in gpus
     )
     facts = _gpu.build_facts(query=query, listing=listing, header="", binary="/usr/bin/nvidia-smi")
     assert facts["mig_enabled"] is True
     assert len(facts["gpus"][0]["mig_devices"]) == 4
+    # GPU 0 is offered as its four MIG devices, GPUs 1-3 whole
+    assert [(r["type"], r["gpu_index"]) for r in facts["resources"]] == [("mig", 0)] * 4 + [
+        ("gpu", 1),
+        ("gpu", 2),
+        ("gpu", 3),
+    ]
+    assert facts["resource_uuids"][:4] == [m["uuid"] for m in gpus[0]["mig_devices"]]
+    assert facts["resource_uuids"][4:] == [g["uuid"] for g in gpus[1:]]
+    assert facts["uuids"] == [g["uuid"] for g in gpus]  # the physical GPUs, as before
+    assert facts["resources"][0]["name"] == "NVIDIA A100-SXM4-80GB MIG 1g.20gb"
+    assert facts["resources"][0]["profile_memory_gb"] == 20
+    assert facts["mig_gpus_without_devices"] == []
+
+
+MIG_QUERY = "0, GPU-932bfb2c-849a-2a22-1e84-9eff6bc02b39, NVIDIA A100 80GB PCIe, 81920, 530.30.02, %s, %s\n"
+
+
+@pytest.mark.parametrize(
+    ("current", "pending", "listing", "resources", "without"),
+    [
+        # MIG on, two devices: the devices are the resources, not the GPU
+        ("Enabled", "Enabled", "nvidia_smi_a100_pcie_mig_list.txt",
+         ["MIG-0929581a-2be6-5dec-bf34-0954c6c529a6", "MIG-3adbed3a-d03d-549f-a016-ba1fd7359f23"], []),
+        # MIG on, no device made yet: nothing to offer, and the fact says which GPU
+        ("Enabled", "Enabled", None, [], [0]),
+        # MIG off (devices listed by a stale listing are not offered): the whole GPU
+        ("Disabled", "Disabled", "nvidia_smi_a100_pcie_mig_list.txt",
+         ["GPU-932bfb2c-849a-2a22-1e84-9eff6bc02b39"], []),
+        # MIG asked for but not active until the GPU is reset: still the whole GPU
+        ("Disabled", "Enabled", None, ["GPU-932bfb2c-849a-2a22-1e84-9eff6bc02b39"], []),
+    ],
+)  # fmt: skip
+def test_what_a_host_offers_follows_the_mig_mode(current, pending, listing, resources, without):
+    text = (
+        sample(listing)
+        if listing
+        else "GPU 0: NVIDIA A100 80GB PCIe (UUID: GPU-932bfb2c-849a-2a22-1e84-9eff6bc02b39)\n"
+    )
+    facts = _gpu.build_facts(query=MIG_QUERY % (current, pending), listing=text, header="",
+                             binary="/usr/bin/nvidia-smi")  # fmt: skip
+    assert facts["resource_uuids"] == resources
+    assert facts["mig_gpus_without_devices"] == without
+    gpu = facts["gpus"][0]
+    assert (gpu["mig_mode"], gpu["mig_mode_pending"]) == (current.lower(), pending.lower())
+    assert facts["uuids"] == ["GPU-932bfb2c-849a-2a22-1e84-9eff6bc02b39"]
+    assert _gpu.generic_resources(facts["resource_uuids"]) == ["NVIDIA-GPU=" + u for u in resources]
+
+
+def test_mig_uuids_of_drivers_before_470():
+    listing = (
+        "GPU 0: A100-SXM4-40GB (UUID: GPU-2e4159a0-dab5-1747-e7b7-b3396fab58b4)\n"
+        "  MIG 3g.20gb Device 0: (UUID: MIG-GPU-2e4159a0-dab5-1747-e7b7-b3396fab58b4/1/0)\n"
+        "  MIG 3g.20gb Device 1: (UUID: MIG-GPU-2e4159a0-dab5-1747-e7b7-b3396fab58b4/2/0)\n"
+    )
+    devices = _gpu.parse_list(listing)[0]["mig_devices"]
+    assert [d["uuid"] for d in devices] == [
+        "MIG-GPU-2e4159a0-dab5-1747-e7b7-b3396fab58b4/1/0",
+        "MIG-GPU-2e4159a0-dab5-1747-e7b7-b3396fab58b4/2/0",
+    ]
+    assert [d["index"] for d in devices] == [0, 1]
 
 
 def test_recorded_header_versions():
@@ -86,6 +158,7 @@ def test_driver_not_loaded_is_zero_gpus_not_a_failure():
 def test_no_nvidia_smi():
     facts = _gpu.build_facts()
     assert facts["count"] == 0 and facts["nvidia_smi"] is None and facts["error"] is None
+    assert facts["resources"] == [] and facts["resource_uuids"] == []
 
 
 def test_unexpected_query_output_is_an_error():
