@@ -10,6 +10,8 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# the lab's vault password, for the lab's runs only (ansible.cfg names no vault password)
+export ANSIBLE_VAULT_IDENTITY_LIST ?= lab@$(CURDIR)/lab/vault-pass.sh
 STAGE := tools/stage.sh
 export STAGE_TIMES ?= $(CURDIR)/.cache/stage-times.tsv
 
@@ -56,7 +58,8 @@ lab: lab-up ## bring up the lab and run site.yml against it
 	@echo
 	@echo "Lab ready: $(LAB_MANAGERS) manager(s) + $(LAB_WORKERS) worker(s), site.yml applied, a note remembered and recalled."
 	@echo "  gateway:    https://$$(awk '/-m1:/ {gsub(/[{},]/, ""); print $$3}' inventory/lab/hosts.yml)/<server>/mcp (CA: .lab/ca/ca.crt)"
-	@echo "  report:     artifacts/health-report.json, artifacts/docker-compose.cloud.yml"
+	@echo "  report:     .lab/state/artifacts/health-report.json, .lab/state/artifacts/docker-compose.cloud.yml"
+	@echo "  vault:      export ANSIBLE_VAULT_IDENTITY_LIST=lab@lab/vault-pass.sh (for ansible-playbook by hand)"
 	@echo "  inventory:  inventory/lab/hosts.yml (SSH as ubuntu, key .lab/ssh/id_ed25519)"
 	@echo "  try:        ansible -i inventory/lab all -m ping"
 	@echo "  tear down:  make lab-down"
@@ -102,7 +105,7 @@ lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.y
 	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
 	@$(STAGE) lab-smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
 	@$(STAGE) lab-pytest pytest -q --durations=12 tests/integration
-	@rm -rf backups
+	@rm -rf .lab/state/backups
 	@$(STAGE) lab-restore env LAB_RESTORE=1 pytest -q -s tests/integration/test_restore.py
 	@$(STAGE) lab-down bash lab/down.sh
 

@@ -16,7 +16,7 @@ random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 main() {
   umask 077
   mkdir -p "$LAB_STATE_DIR/secrets"
-  if ! ANSIBLE_VAULT_PASSWORD_FILE="$LAB_DIR/vault-pass.sh" "$VAULT" view "$VAULT_FILE" >/dev/null 2>&1; then
+  if ! "$VAULT" view --vault-id "lab@$LAB_DIR/vault-pass.sh" "$VAULT_FILE" >/dev/null 2>&1; then
     local plain
     plain=$(mktemp)
     {
@@ -26,7 +26,7 @@ main() {
       echo "vault_signer_api_token: \"lab-token-$(random_hex 16)\""
     } >"$plain"
     rm -f "$VAULT_FILE"
-    ANSIBLE_VAULT_PASSWORD_FILE="$LAB_DIR/vault-pass.sh" "$VAULT" encrypt --output "$VAULT_FILE" "$plain" >/dev/null
+    "$VAULT" encrypt --vault-id "lab@$LAB_DIR/vault-pass.sh" --encrypt-vault-id lab --output "$VAULT_FILE" "$plain" >/dev/null
     rm -f "$plain"
     chmod 0600 "$VAULT_FILE"
     log "lab vault written: $VAULT_FILE"

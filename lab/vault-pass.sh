@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Ansible's vault password for the lab (ansible.cfg: vault_password_file). The lab makes its
+# Ansible's vault password for the lab (--vault-id lab@lab/vault-pass.sh; the make targets export
+# ANSIBLE_VAULT_IDENTITY_LIST with it, ansible.cfg names none). The lab makes its
 # own password at first use, kept in .lab/vault-password (git-ignored, mode 0600); lab/up.sh
 # encrypts the lab's sample secrets with it. Real inventories bring their own password
 # (--vault-password-file or ANSIBLE_VAULT_PASSWORD_FILE override this).

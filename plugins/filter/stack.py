@@ -16,6 +16,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import 
     gateway_conf,
     gateway_targets,
     normalize,
+    validate_servers,
 )
 
 
@@ -38,9 +39,17 @@ def mcp_gateway_conf(servers, opts=None):
     return gateway_conf(normalize(servers), opts)
 
 
-def mcp_gateway_targets(servers, host, port=443):
+def mcp_gateway_targets(servers, host, port=443, timeout=None):
     """mcp_health targets of the servers that run, through the gateway at host:port."""
-    return gateway_targets(servers, host, port)
+    return gateway_targets(servers, host, port, timeout)
+
+
+def mcp_validate_servers(servers):
+    """The registry as mcp_validate's servers, with the stack's build rules."""
+    try:
+        return validate_servers(servers)
+    except RegistryError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 class FilterModule(object):
@@ -50,4 +59,5 @@ class FilterModule(object):
             "mcp_compose": mcp_compose,
             "mcp_gateway_conf": mcp_gateway_conf,
             "mcp_gateway_targets": mcp_gateway_targets,
+            "mcp_validate_servers": mcp_validate_servers,
         }

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import re
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -26,6 +27,30 @@ DEFAULTS = {
     "placement": [],
     "health": {},
 }
+
+
+# every key an entry of mcp_servers may have (anything else is refused, closest key named)
+KEYS = frozenset(
+    [
+        "name",
+        "path",
+        "module",
+        "command",
+        "dockerfile",
+        "image",
+        "port",
+        "replicas",
+        "gpus",
+        "cpus",
+        "memory",
+        "secrets",
+        "env",
+        "volumes",
+        "placement",
+        "health",
+    ]
+)
+HEALTH_KEYS = frozenset(["expect_tools", "interval", "timeout", "retries", "start_period", "test"])
 
 
 class RegistryError(ValueError):
@@ -55,18 +80,9 @@ def normalize(servers, secret_names=None):
                 "give each server its own name (not 'gateway')",
             )
         seen.add(name)
-        if not entry.get("path"):
-            raise _err(
-                index, name, "path", "is missing", "set the server's directory relative to the project"
-            )
-        if not entry.get("module") and not entry.get("command"):
-            raise _err(
-                index,
-                name,
-                "module",
-                "and command are both missing",
-                "set the Python module to run (or a command)",
-            )
+        _check_keys(index, name, entry, KEYS, "")
+        _check_keys(index, name, entry.get("health") or {}, HEALTH_KEYS, "health.")
+        _check_source(index, name, entry)
         port = entry.get("port")
         if not isinstance(port, int) or not 1024 <= port <= 65535:
             raise _err(
@@ -103,6 +119,89 @@ def normalize(servers, secret_names=None):
                     "use a named volume (bind mounts do not follow a task to another node)",
                 )
         out.append(entry)
+    return out
+
+
+def _closest(key, valid):
+    match = difflib.get_close_matches(str(key), sorted(valid), n=1, cutoff=0.6)
+    return match[0] if match else ""
+
+
+def _check_keys(index, name, entry, valid, prefix):
+    if not isinstance(entry, dict):
+        raise _err(
+            index, name, prefix.rstrip(".") or "entry", "is not a mapping", "write it as key: value pairs"
+        )
+    for key in sorted(entry, key=str):
+        if key not in valid:
+            near = _closest(key, valid)
+            raise _err(
+                index,
+                name,
+                prefix + str(key),
+                "is not a key of an mcp_servers entry",
+                ("did you mean %s%s?" % (prefix, near))
+                if near
+                else "valid keys: %s" % ", ".join(sorted(valid)),
+            )
+
+
+def _check_source(index, name, entry):
+    """An entry is built from the project (``path``, started by ``module``, ``command`` or
+    its own ``dockerfile``) or deployed from a registry (``image``), not both."""
+    if entry.get("image"):
+        if not isinstance(entry["image"], str) or any(c.isspace() for c in entry["image"]):
+            raise _err(
+                index, name, "image", "is not an image reference", "use REGISTRY/REPO:TAG or REPO@sha256:..."
+            )
+        for key in ("path", "module", "dockerfile"):
+            if entry.get(key):
+                raise _err(
+                    index,
+                    name,
+                    key,
+                    "is set together with image",
+                    "an entry is either built from the project (path) or deployed from an image, not both",
+                )
+        return
+    if not entry.get("path"):
+        raise _err(
+            index,
+            name,
+            "path",
+            "is missing",
+            "set the server's directory relative to the project (or image: for a prebuilt image)",
+        )
+    if not entry.get("module") and not entry.get("command") and not entry.get("dockerfile"):
+        raise _err(
+            index,
+            name,
+            "module, command and dockerfile",
+            "are all missing",
+            "set the Python module to run, a command, or the server's own Dockerfile",
+        )
+
+
+def validate_servers(servers):
+    """The registry as mcp_validate's ``servers``: what the stack builds, with its build
+    rules (every image is built from the project root). Entries deployed from an
+    ``image`` have nothing in the project to check and are left out."""
+    out = []
+    for entry in normalize(servers):
+        if entry.get("image"):
+            continue
+        out.append(
+            {
+                "name": entry["name"],
+                "path": entry["path"],
+                "module": entry.get("module"),
+                "command": entry.get("command"),
+                "port": entry["port"],
+                "secrets": list(entry["secrets"]),
+                "dockerfile": entry.get("dockerfile"),
+                "context": ".",
+            }
+        )
     return out
 
 
@@ -163,7 +262,8 @@ def service(entry, opts):
     if constraints:
         deploy["placement"] = {"constraints": sorted(set(constraints))}
     svc = {
-        "image": opts["images"][entry["name"]],
+        # a prebuilt image is deployed as the registry names it; a built one by digest
+        "image": entry.get("image") or opts["images"][entry["name"]],
         "environment": env,
         "networks": [opts.get("network", "mcp")],
         "deploy": deploy,
@@ -334,12 +434,23 @@ def gateway_conf(servers, opts=None):
     return "\n".join(lines) + "\n"
 
 
-def gateway_targets(servers, host, port=443):
+def gateway_targets(servers, host, port=443, timeout=None):
     """mcp_health targets of every server that runs (replicas > 0), through the gateway at
-    host:port: [{"name", "url": "https://host:port/<name>/mcp"}]."""
+    host:port: [{"name", "url": "https://host:port/<name>/mcp", "expect_tools"}] (and
+    ``timeout`` when given). The entry's ``health.expect_tools`` travel with it, so every
+    check through the gateway proves the same tools."""
     base = "https://%s:%s" % (host, port)
-    return [
-        {"name": entry["name"], "url": "%s/%s/mcp" % (base, entry["name"])}
-        for entry in servers or []
-        if int(entry.get("replicas", 1) if entry.get("replicas") is not None else 1) > 0
-    ]
+    out = []
+    for entry in servers or []:
+        replicas = entry.get("replicas")
+        if int(replicas if replicas is not None else 1) <= 0:
+            continue
+        target = {
+            "name": entry["name"],
+            "url": "%s/%s/mcp" % (base, entry["name"]),
+            "expect_tools": list((entry.get("health") or {}).get("expect_tools") or []),
+        }
+        if timeout is not None:
+            target["timeout"] = timeout
+        out.append(target)
+    return out

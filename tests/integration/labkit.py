@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = ROOT / "inventory" / "lab"
 INVENTORY = LAB_INVENTORY / "hosts.yml"
 STATE = ROOT / ".lab"
+# the controller state of the lab inventory (lambda_swarm_state_dir in group_vars/all/profile.yml)
+CONTROLLER_STATE = STATE / "state"
+ARTIFACTS = CONTROLLER_STATE / "artifacts"
+BACKUPS = CONTROLLER_STATE / "backups"
 
 
 def lab_up():
@@ -97,6 +101,50 @@ def call_tool(server, tool, arguments, timeout=10):
     if result.get("isError"):
         raise RuntimeError("%s/%s: tool error %s" % (server, tool, result.get("content")))
     return result
+
+
+def _post(url, body, headers, timeout):
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            **headers,
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, context=_context(), timeout=timeout) as reply:
+        raw = reply.read().decode()
+        return reply.headers, json.loads(raw) if raw else None
+
+
+def session_tool_text(server, tool, arguments, timeout=10):
+    """tools/call through the gateway in a 2025-11-25 session (initialize, initialized, call)."""
+    url = gateway_url(server)
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "lab", "version": "1"},
+        },
+    }
+    headers, _ = _post(url, init, {}, timeout)
+    session = {"Mcp-Session-Id": headers["Mcp-Session-Id"], "MCP-Protocol-Version": "2025-11-25"}
+    _post(url, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session, timeout)
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+    _, message = _post(url, call, session, timeout)
+    if "error" in message or message["result"].get("isError"):
+        raise RuntimeError("%s/%s: %s" % (server, tool, message))
+    return message["result"]["content"][0]["text"]
 
 
 def tool_text(server, tool, arguments):

@@ -192,7 +192,7 @@ def test_manager_stopped_quorum_holds_a_deploy_succeeds_and_it_comes_back_as_man
         deploy_seconds = time.monotonic() - deploy_started
         assert proc.returncode == 0, proc.stdout[-3000:]
         assert all(r["failed"] == 0 for r in recap.values()), recap
-        report = json.loads((lk.ROOT / "artifacts" / "health-report.json").read_text())
+        report = json.loads((lk.ARTIFACTS / "health-report.json").read_text())
         assert all(r["ok"] for r in report["results"]), report
         # it comes back (the host boots again) and remediate confirms it as a reachable manager
         assert lk.docker("start", down).returncode == 0

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
     reason="the round trip replaces the lab: run it with LAB_RESTORE=1 (make lab-test does)",
 )
 
-BACKUPS = lk.ROOT / "backups"
+BACKUPS = lk.BACKUPS
 
 
 def lab(*args):
@@ -109,7 +109,7 @@ def test_backup_then_restore_into_a_fresh_lab_brings_the_notes_back():
     assert recalled == "kept across a disaster"
     assert listing("service") == services
     assert listing("secret") == secrets
-    report = json.loads((lk.ROOT / "artifacts" / "health-report.json").read_text())
+    report = json.loads((lk.ARTIFACTS / "health-report.json").read_text())
     assert all(r["ok"] for r in report["results"]), report
     nodes = lk.on_node(lk.first_manager(), "node", "ls", "--format", "{{.Hostname}} {{.Status}}").stdout
     assert sorted(nodes.split("\n")[:-1]) == sorted(f"{n} Ready" for n in lk.hosts()), nodes

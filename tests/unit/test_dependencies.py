@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import ansible.release
 import pytest
 import yaml
 
@@ -45,7 +46,9 @@ def _used() -> dict:
     used = {}
     for file in _files():
         text = file.read_text(encoding="utf-8", errors="replace")
-        patterns = [PY_RE] if file.suffix == ".py" else [JINJA_RE] + ([TASK_KEY_RE] if _is_task_file(file) else [])
+        patterns = (
+            [PY_RE] if file.suffix == ".py" else [JINJA_RE] + ([TASK_KEY_RE] if _is_task_file(file) else [])
+        )
         for pattern in patterns:
             for match in pattern.finditer(text):
                 groups = [g for g in match.groups() if g]
@@ -118,8 +121,6 @@ def test_declared_ranges_admit_the_tested_versions(name):
 
 
 def test_requires_ansible_admits_the_tested_core():
-    import ansible.release
-
     spec = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())["requires_ansible"]
     assert _satisfies(_version(ansible.release.__version__), spec)
     # and names no older core than the roles say they need

@@ -157,9 +157,84 @@ def test_gateway_conf_routes_every_server_and_keeps_streams_unbuffered():
 
 
 def test_gateway_targets_skip_servers_scaled_to_zero():
-    servers = [{"name": "a", "replicas": 2}, {"name": "b", "replicas": 0}, {"name": "c"}]
-    assert mcp_gateway_targets(servers, "10.0.0.5", 8443) == [
-        {"name": "a", "url": "https://10.0.0.5:8443/a/mcp"},
-        {"name": "c", "url": "https://10.0.0.5:8443/c/mcp"},
+    servers = [
+        {"name": "a", "replicas": 2, "health": {"expect_tools": ["x", "y"]}},
+        {"name": "b", "replicas": 0},
+        {"name": "c"},
     ]
+    assert mcp_gateway_targets(servers, "10.0.0.5", 8443) == [
+        {"name": "a", "url": "https://10.0.0.5:8443/a/mcp", "expect_tools": ["x", "y"]},
+        {"name": "c", "url": "https://10.0.0.5:8443/c/mcp", "expect_tools": []},
+    ]
+    assert mcp_gateway_targets(servers[:1], "h", 443, 5)[0]["timeout"] == 5
     assert mcp_gateway_targets(None, "h") == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"replica": 2}, r"mcp_servers\[0\] \(a\): replica is not a key.*did you mean replicas\?"),
+        ({"imge": "x"}, r"imge is not a key.*did you mean image\?"),
+        ({"zzz": 1}, r"zzz is not a key.*valid keys: command, cpus"),
+        (
+            {"health": {"expect_tool": ["x"]}},
+            r"health.expect_tool is not a key.*did you mean health.expect_tools\?",
+        ),
+    ],
+)
+def test_unknown_keys_are_refused_with_the_closest_key(extra, message):
+    entry = {"name": "a", "path": "p", "module": "m", "port": 8000}
+    entry.update(extra)
+    with pytest.raises(st.RegistryError, match=message):
+        st.normalize([entry])
+
+
+def test_an_image_entry_needs_no_path_or_module():
+    (entry,) = st.normalize([{"name": "js", "image": "reg:5000/js/tools:1.0", "port": 8200}])
+    assert entry["image"] == "reg:5000/js/tools:1.0" and entry["replicas"] == 1
+    svc = st.service(entry, {"images": {}, "profile": "lab"})
+    assert svc["image"] == "reg:5000/js/tools:1.0"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"image": "r/x:1", "path": "p"}, "path is set together with image"),
+        ({"image": "r/x:1", "module": "m"}, "module is set together with image"),
+        ({"image": "r x"}, "image is not an image reference"),
+        ({"path": "p"}, "module, command and dockerfile are all missing"),
+        ({}, "path is missing"),
+    ],
+)
+def test_an_entry_is_either_built_or_an_image(entry, message):
+    entry = dict(entry, name="a", port=8000)
+    with pytest.raises(st.RegistryError, match=message):
+        st.normalize([entry])
+
+
+def test_a_server_with_its_own_dockerfile_needs_no_module():
+    (entry,) = st.normalize(
+        [{"name": "js", "path": "srv/js", "dockerfile": "srv/js/Dockerfile", "port": 8200}]
+    )
+    assert entry["dockerfile"] == "srv/js/Dockerfile"
+
+
+def test_validate_servers_uses_the_stack_build_rules_and_skips_images():
+    servers = st.validate_servers(
+        [
+            {"name": "a", "path": "backend/a", "module": "backend.a.server", "port": 8001, "secrets": ["k"]},
+            {"name": "b", "image": "r/b:1", "port": 8002},
+        ]
+    )
+    assert servers == [
+        {
+            "name": "a",
+            "path": "backend/a",
+            "module": "backend.a.server",
+            "command": None,
+            "port": 8001,
+            "secrets": ["k"],
+            "dockerfile": None,
+            "context": ".",
+        }
+    ]
