@@ -2,21 +2,33 @@
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to sophia.lambda_swarm: whether a stack's services run their desired replicas of
-their current spec, from the Engine API's /services and /tasks. Pure functions."""
+their current spec, from the Engine API's /services and /tasks. Pure functions.
 
-from __future__ import absolute_import, division, print_function
+A task Swarm cannot place for want of generic resources (GPUs announced as
+``node-generic-resources``) stays ``pending`` with ``no suitable node (insufficient resources
+on N nodes)``; from /nodes and the running tasks this module says how many of that kind each
+node has free, so the wait ends with "pending: no node has N free <KIND>" instead of a
+timeout.
+"""
+
+from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
 import calendar
 import re
 import time
+from typing import Any, Iterable, Mapping
 
 FAILED_UPDATE = ("rollback_started", "rollback_paused", "rollback_completed")
 TERMINAL_BAD = ("failed", "rejected", "orphaned")
 # a service none of whose tasks runs, with this many failed tasks of its current spec, is
 # crash-looping: fail now rather than at the timeout
 CRASH_LOOP = 3
+# Swarm's scheduler, when no node has the generic resources a task reserves
+INSUFFICIENT = re.compile(r"insufficient resources on \d+ node", re.IGNORECASE)
+# task states in which a task holds the generic resources assigned to it
+HOLDING = ("assigned", "accepted", "preparing", "ready", "starting", "running")
 
 
 def parse_time(text):
@@ -45,13 +57,15 @@ def _runs_spec(task, container_spec):
     return ((task.get("Spec") or {}).get("ContainerSpec") or {}) == container_spec
 
 
-def service_state(service, tasks, since=0.0):
+def service_state(service, tasks, since=0.0, free=None):
     """{name, mode, desired, running, state, done, failed, reason} for one service.
 
     ``tasks``: this service's tasks. A task counts when it runs (healthy, for containers
     with a healthcheck: Swarm reports them running only then) with the service's current
     container spec. ``since``: epoch seconds of this deploy; a rollback that started before
-    it belongs to an earlier run and is not this run's failure.
+    it belongs to an earlier run and is not this run's failure. ``free``: node_free() of the
+    cluster; with it, a task pending because no node has the generic resources it reserves
+    fails the service with how many each node has free.
     """
     spec = service.get("Spec") or {}
     name = spec.get("Name", service.get("ID", "?"))
@@ -122,7 +136,10 @@ def service_state(service, tasks, since=0.0):
                 and _runs_spec(t, current)
             ]
             pending = [t for t in live if (t.get("Status") or {}).get("Err")]
-            if not running and len(current_failed) >= CRASH_LOOP:
+            short = shortage(live, free) if free is not None else None
+            if short:
+                out.update(failed=True, reason=short["reason"], pending_resources=short)
+            elif not running and len(current_failed) >= CRASH_LOOP:
                 out.update(
                     failed=True,
                     reason="tasks of the current spec keep failing: %s" % task_errors(current_failed),
@@ -146,8 +163,8 @@ def task_errors(tasks, limit=5):
         lines.append(
             "%s on %s: %s %s"
             % (
-                task.get("ID", "?")[:12],
-                task.get("NodeID", "?")[:12],
+                (task.get("ID") or "?")[:12],
+                (task.get("NodeID") or "no node")[:12],
                 status.get("State"),
                 status.get("Err") or status.get("Message") or "",
             )
@@ -155,15 +172,104 @@ def task_errors(tasks, limit=5):
     return "; ".join(lines) or "no task error recorded"
 
 
-def stack_state(services, tasks, since=0.0):
-    """Every service's state, sorted by name, and the overall verdict."""
+def stack_state(services, tasks, since=0.0, free=None):
+    """Every service's state, sorted by name, and the overall verdict. ``free``: as for
+    service_state."""
     by_service = {}
     for task in tasks:
         by_service.setdefault(task.get("ServiceID"), []).append(task)
-    states = [service_state(s, by_service.get(s.get("ID"), []), since) for s in services]
+    states = [service_state(s, by_service.get(s.get("ID"), []), since, free) for s in services]
     states.sort(key=lambda s: s["name"])
     return {
         "services": states,
         "done": all(s["done"] for s in states),
         "failed": [s for s in states if s["failed"]],
     }
+
+
+def waiting_for_resources(tasks: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether a task is pending because no node has the resources it reserves."""
+    return any(_resource_pending(t) for t in tasks)
+
+
+def _resource_pending(task: Mapping[str, Any]) -> bool:
+    status = task.get("Status") or {}
+    return (
+        task.get("DesiredState") in ("running", "ready")
+        and status.get("State") == "pending"
+        and bool(INSUFFICIENT.search("%s %s" % (status.get("Err") or "", status.get("Message") or "")))
+    )
+
+
+def count_generic(entries: Iterable[Mapping[str, Any]] | None) -> dict[str, int]:
+    """``GenericResources`` of the Engine API as counts per kind: a named resource (one GPU
+    announced by its UUID) counts one, a discrete one its value."""
+    counts: dict[str, int] = {}
+    for entry in entries or ():
+        named = entry.get("NamedResourceSpec")
+        discrete = entry.get("DiscreteResourceSpec")
+        if named and named.get("Kind"):
+            counts[named["Kind"]] = counts.get(named["Kind"], 0) + 1
+        elif discrete and discrete.get("Kind"):
+            counts[discrete["Kind"]] = counts.get(discrete["Kind"], 0) + int(discrete.get("Value") or 0)
+    return counts
+
+
+def task_reserves(task: Mapping[str, Any]) -> dict[str, int]:
+    """The generic resources a task reserves (its spec's Resources.Reservations)."""
+    reservations = (((task.get("Spec") or {}).get("Resources") or {}).get("Reservations")) or {}
+    return count_generic(reservations.get("GenericResources"))
+
+
+def node_free(nodes: Iterable[Mapping[str, Any]], tasks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per schedulable node (ready, availability active), sorted by name: ``{"node", "id",
+    "announced", "free"}``, free being the announced generic resources minus what the
+    node's running tasks (``tasks``: all the cluster's, any stack) reserve."""
+    held: dict[str, dict[str, int]] = {}
+    for task in tasks:
+        if task.get("DesiredState") not in ("running", "ready"):
+            continue
+        if (task.get("Status") or {}).get("State") not in HOLDING or not task.get("NodeID"):
+            continue
+        node = held.setdefault(task["NodeID"], {})
+        for kind, count in task_reserves(task).items():
+            node[kind] = node.get(kind, 0) + count
+    out = []
+    for node in nodes:
+        if (node.get("Status") or {}).get("State") != "ready":
+            continue
+        if (node.get("Spec") or {}).get("Availability", "active") != "active":
+            continue
+        description = node.get("Description") or {}
+        announced = count_generic((description.get("Resources") or {}).get("GenericResources"))
+        used = held.get(node.get("ID"), {})
+        out.append(
+            {
+                "node": description.get("Hostname") or node.get("ID", "?")[:12],
+                "id": node.get("ID"),
+                "announced": announced,
+                "free": dict((kind, max(0, n - used.get(kind, 0))) for kind, n in announced.items()),
+            }
+        )
+    out.sort(key=lambda n: n["node"])
+    return out
+
+
+def shortage(tasks: Iterable[Mapping[str, Any]], free: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """For a service's live tasks: the first kind its pending task reserves more of than any
+    node has free, ``{"kind", "wanted", "free": {node: n}, "reason"}``; None when no task
+    waits for resources, or when some node has enough (the scheduler has not caught up)."""
+    for task in tasks:
+        if not _resource_pending(task):
+            continue
+        for kind, wanted in sorted(task_reserves(task).items()):
+            counts = dict((n["node"], n["free"].get(kind, 0)) for n in free)
+            if all(count < wanted for count in counts.values()):
+                listed = ", ".join("%s: %d free" % item for item in counts.items()) or "no schedulable node"
+                return {
+                    "kind": kind,
+                    "wanted": wanted,
+                    "free": counts,
+                    "reason": "pending: no node has %d free %s (%s)" % (wanted, kind, listed),
+                }
+    return None

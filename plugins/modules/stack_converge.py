@@ -19,6 +19,12 @@ description:
     Replicated jobs count as done when their tasks complete.
   - Fails fast when an update of this run rolled back or is paused, with the failing tasks'
     errors and the last log lines of the service.
+  - "Fails fast when a task stays pending because no node has the generic resources it
+    reserves (Swarm's C(no suitable node (insufficient resources on N nodes))), as
+    C(pending: no node has N free <KIND>) with each schedulable node's free count: the node's
+    announced generic resources (C(node-generic-resources), such as one C(NVIDIA-GPU) per GPU)
+    less what the tasks running there reserve, counting every stack's tasks. While some node
+    still has enough free (the scheduler has not caught up) it keeps waiting."
   - Fails at O(timeout) with what each unconverged service lacks.
   - Changes nothing; run it on a swarm manager.
 author:
@@ -78,6 +84,16 @@ services:
   sample:
     - {name: mcp_ai_memory, mode: replicated, desired: 1, running: 1, update: completed,
        done: true, failed: false, reason: ""}
+  contains:
+    pending_resources:
+      description:
+        - Only on a service failed for want of generic resources, C(kind) and C(wanted) (what
+          its pending task reserves), C(free) (per schedulable node, by hostname, how many of
+          that kind are free) and C(reason).
+      returned: when a task cannot be placed for want of generic resources
+      type: dict
+      sample: {kind: NVIDIA-GPU, wanted: 1, free: {lab-m1: 0, lab-w1: 0},
+               reason: "pending: no node has 1 free NVIDIA-GPU (lab-m1: 0 free, lab-w1: 0 free)"}
 seconds:
   description: Seconds waited.
   returned: always
@@ -92,8 +108,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._converge import (
+    node_free,
     stack_state,
     task_errors,
+    waiting_for_resources,
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api import (
     DockerAPI,
@@ -107,6 +125,13 @@ def snapshot(api, stack):
     services = api.get("/services", filters=api.filters(label=label))
     tasks = api.get("/tasks", filters=api.filters(label=label)) if services else []
     return services, tasks
+
+
+def cluster_free(api):
+    """Free generic resources per node: every node, and every stack's running tasks."""
+    nodes = api.get("/nodes")
+    running = api.get("/tasks", filters=api.filters(**{"desired-state": "running"}))
+    return node_free(nodes, running)
 
 
 def main():
@@ -132,7 +157,13 @@ def main():
             module.fail_json(msg="stack_converge: cannot read the swarm (%s); run this on a manager" % exc)
         if not services:
             module.fail_json(msg="stack_converge: stack %r has no services; was it deployed?" % p["stack"])
-        state = stack_state(services, tasks, since=p["since"])
+        free = None
+        if waiting_for_resources(tasks):
+            try:
+                free = cluster_free(api)
+            except (DockerAPIError, OSError) as exc:
+                module.fail_json(msg="stack_converge: cannot read the swarm's nodes (%s)" % exc)
+        state = stack_state(services, tasks, since=p["since"], free=free)
         waited = round(time.time() - started, 1)
         if state["failed"]:
             logs = {}

@@ -1,5 +1,6 @@
 """stack_converge's verdicts from the Engine API's services and tasks."""
 
+import pytest
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _converge as cv
 
 SPEC = {"Image": "reg/x@sha256:new"}
@@ -108,3 +109,126 @@ def test_replicated_job_done_when_complete():
 def test_stack_state_sorts_and_collects_failures():
     result = cv.stack_state([service(1)], [task()])
     assert result["done"] and result["failed"] == []
+
+
+# Generic resources: nodes as /nodes returns them, tasks as /tasks (shapes of the Engine API:
+# Description.Resources.GenericResources, Spec.Resources.Reservations.GenericResources).
+PENDING_ERR = "no suitable node (insufficient resources on 2 nodes)"
+
+
+def gpu_node(name, uuids, state="ready", availability="active", discrete=None):
+    resources = [{"NamedResourceSpec": {"Kind": "NVIDIA-GPU", "Value": u}} for u in uuids]
+    if discrete:
+        resources.append({"DiscreteResourceSpec": {"Kind": discrete[0], "Value": discrete[1]}})
+    return {
+        "ID": "id-" + name,
+        "Spec": {"Availability": availability},
+        "Status": {"State": state},
+        "Description": {"Hostname": name, "Resources": {"GenericResources": resources}},
+    }
+
+
+def gpu_task(node=None, gpus=1, state="running", desired="running", err=None, kind="NVIDIA-GPU"):
+    t = task(state=state, desired=desired, err=err, node=node)
+    t["Spec"]["Resources"] = {
+        "Reservations": {"GenericResources": [{"DiscreteResourceSpec": {"Kind": kind, "Value": gpus}}]}
+    }
+    return t
+
+
+NODES = [gpu_node("lab-w1", ["GPU-a", "GPU-b"]), gpu_node("lab-w2", ["GPU-c"]), gpu_node("lab-m1", [])]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "running", "free"),
+    [
+        (NODES, [], {"lab-m1": {}, "lab-w1": {"NVIDIA-GPU": 2}, "lab-w2": {"NVIDIA-GPU": 1}}),
+        (NODES, [gpu_task("id-lab-w1")], {"lab-m1": {}, "lab-w1": {"NVIDIA-GPU": 1}, "lab-w2": {"NVIDIA-GPU": 1}}),
+        (NODES, [gpu_task("id-lab-w1", 2), gpu_task("id-lab-w2")],
+         {"lab-m1": {}, "lab-w1": {"NVIDIA-GPU": 0}, "lab-w2": {"NVIDIA-GPU": 0}}),
+        # a task starting holds its GPU; one shut down or pending does not
+        (NODES, [gpu_task("id-lab-w2", state="starting"), gpu_task("id-lab-w1", state="shutdown", desired="shutdown"),
+                 gpu_task(None, state="pending", err=PENDING_ERR)],
+         {"lab-m1": {}, "lab-w1": {"NVIDIA-GPU": 2}, "lab-w2": {"NVIDIA-GPU": 0}}),
+        # drained and down nodes offer nothing
+        ([gpu_node("lab-w1", ["GPU-a"], availability="drain"), gpu_node("lab-w2", ["GPU-c"], state="down")], [], {}),
+        # a discrete resource counts its value
+        ([gpu_node("lab-w1", [], discrete=("SSD", 3))], [gpu_task("id-lab-w1", kind="SSD")], {"lab-w1": {"SSD": 2}}),
+    ],
+)  # fmt: skip
+def test_node_free_is_announced_minus_running_reservations(nodes, running, free):
+    assert {n["node"]: n["free"] for n in cv.node_free(nodes, running)} == free
+
+
+def test_a_gpu_task_no_node_can_take_fails_with_the_free_counts():
+    running = [gpu_task("id-lab-w1"), gpu_task("id-lab-w1"), gpu_task("id-lab-w2")]
+    pending = gpu_task(None, state="pending", err=PENDING_ERR)
+    free = cv.node_free(NODES, running)
+    state = cv.service_state(service(4), [*running, pending], free=free)
+    assert state["failed"]
+    assert state["reason"] == (
+        "pending: no node has 1 free NVIDIA-GPU (lab-m1: 0 free, lab-w1: 0 free, lab-w2: 0 free)"
+    )
+    assert state["pending_resources"]["free"] == {"lab-m1": 0, "lab-w1": 0, "lab-w2": 0}
+
+
+def test_two_gpus_wanted_one_free_on_each_node():
+    running = [gpu_task("id-lab-w1")]
+    pending = gpu_task(None, gpus=2, state="pending", err=PENDING_ERR)
+    free = cv.node_free(NODES, running)
+    state = cv.service_state(service(1), [pending], free=free)
+    assert state["failed"] and state["reason"].startswith("pending: no node has 2 free NVIDIA-GPU (")
+    assert "lab-w1: 1 free" in state["reason"] and "lab-w2: 1 free" in state["reason"]
+
+
+def test_pending_while_a_node_has_enough_keeps_waiting():
+    # the scheduler has not caught up with a GPU just freed: not a failure yet
+    pending = gpu_task(None, state="pending", err=PENDING_ERR)
+    state = cv.service_state(service(1), [pending], free=cv.node_free(NODES, []))
+    assert not state["failed"] and not state["done"]
+    assert "insufficient resources" in state["reason"]
+
+
+def test_other_pending_reasons_are_not_a_resource_failure():
+    pending = gpu_task(
+        None, state="pending", err="no suitable node (scheduling constraints not satisfied on 3 nodes)"
+    )
+    free = cv.node_free(NODES, [gpu_task("id-lab-w1", 2), gpu_task("id-lab-w2")])
+    assert not cv.waiting_for_resources([pending])
+    assert not cv.service_state(service(1), [pending], free=free)["failed"]
+
+
+def test_without_free_counts_a_resource_pending_task_only_waits():
+    pending = gpu_task(None, state="pending", err=PENDING_ERR)
+    assert cv.waiting_for_resources([pending])
+    assert not cv.service_state(service(1), [pending])["failed"]
+
+
+def test_during_an_update_a_pending_gpu_task_is_not_failed():
+    pending = gpu_task(None, state="pending", err=PENDING_ERR)
+    free = cv.node_free(NODES, [gpu_task("id-lab-w1", 2), gpu_task("id-lab-w2")])
+    state = cv.service_state(service(1, {"State": "updating"}), [pending], free=free)
+    assert not state["failed"] and state["reason"] == "updating"
+
+
+def test_stack_state_passes_the_free_counts_on():
+    free = cv.node_free(NODES, [gpu_task("id-lab-w1", 2), gpu_task("id-lab-w2")])
+    result = cv.stack_state([service(1)], [gpu_task(None, state="pending", err=PENDING_ERR)], free=free)
+    assert [s["reason"] for s in result["failed"]] == [
+        "pending: no node has 1 free NVIDIA-GPU (lab-m1: 0 free, lab-w1: 0 free, lab-w2: 0 free)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entries", "counts"),
+    [
+        (None, {}),
+        ([], {}),
+        ([{"NamedResourceSpec": {"Kind": "NVIDIA-GPU", "Value": "GPU-a"}},
+          {"NamedResourceSpec": {"Kind": "NVIDIA-GPU", "Value": "MIG-b"}}], {"NVIDIA-GPU": 2}),
+        ([{"DiscreteResourceSpec": {"Kind": "NVIDIA-GPU", "Value": 3}}], {"NVIDIA-GPU": 3}),
+        ([{"NamedResourceSpec": {"Value": "no-kind"}}], {}),
+    ],
+)  # fmt: skip
+def test_count_generic(entries, counts):
+    assert cv.count_generic(entries) == counts
