@@ -29,7 +29,8 @@ description:
     C(lambda_gpu_count) and C(lambda_gpu_description) (from the instance type's C(specs.gpus)
     and C(gpu_description)), C(lambda_status), C(lambda_id), C(lambda_hostname)."
   - With O(managers_pattern), kept instances whose name matches go to group C(managers), the
-    others to C(workers); O(keyed_groups), O(groups) and O(compose) add more.
+    others to C(workers); O(keyed_groups), O(groups) and O(compose) add more. The swarm role
+    advertises C(lambda_private_ip) to its peers.
   - "The inventory source is a YAML file whose name ends in C(lambda_cloud.yml) or
     C(lambda_cloud.yaml) and which says C(plugin: sophia.lambda_swarm.lambda_cloud)."
   - API errors are reported with Lambda's error code, message and suggestion. An answer 429
@@ -116,8 +117,6 @@ managers_pattern: "^mcp-m[0-9]+$"
 keyed_groups:
   - key: lambda_instance_type
     prefix: type
-compose:
-  swarm_advertise_addr: lambda_private_ip
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/lambda-inventory
