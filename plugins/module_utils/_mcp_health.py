@@ -4,18 +4,26 @@
 """Private to sophia.lambda_swarm: prove MCP servers are alive by speaking MCP.
 
 Pure Python standard library, no Ansible import, so it runs on any target and pytest
-drives it directly. A probe does what a real MCP client does over Streamable HTTP:
+drives it directly. It is also run as a script (and imported beside a collector) as one
+file, so it stays one file. A probe does what a real MCP client does:
 
-* current era (2026-07-28, stateless): ``server/discover`` then ``tools/list``, each a
-  self-contained POST whose ``params._meta`` carries the protocol version and client
-  capabilities, mirrored in the ``MCP-Protocol-Version`` and ``Mcp-Method`` headers;
-* earlier eras (2025-11-25, 2025-06-18, 2025-03-26): ``initialize``, keep the
-  ``Mcp-Session-Id``, ``notifications/initialized`` (202), ``tools/list``, ``DELETE``.
+* Streamable HTTP, current era (2026-07-28, stateless): ``server/discover`` then
+  ``tools/list``, each a self-contained POST whose ``params._meta`` carries the protocol
+  version and client capabilities, mirrored in ``MCP-Protocol-Version`` and ``Mcp-Method``;
+* Streamable HTTP, earlier eras (2025-11-25 back to 2024-11-05): ``initialize``, keep the
+  ``Mcp-Session-Id``, ``notifications/initialized`` (202), ``tools/list``, ``DELETE``;
+* the legacy HTTP+SSE transport: ``GET`` opens an event stream whose ``endpoint`` event names
+  where to POST; the same earlier-era handshake runs with its answers on the stream.
 
 The current era is tried first. A JSON-RPC refusal in -32020..-32022 proves a modern
 server that refused us (unless it names an earlier era it also speaks); any other HTTP
-or JSON-RPC rejection means an earlier-era server, so the probe falls back. A network
-failure (refused, reset, timeout) is never taken as an era verdict.
+or JSON-RPC rejection means an earlier-era server, so the probe falls back. A 404 or 405
+without JSON-RPC is followed by one ``GET`` for the legacy transport. A network failure
+(refused, reset, timeout) is never taken as an era verdict.
+
+Time: every read and write of an exchange gets only what is left of the attempt's
+deadline (a server that trickles bytes cannot stretch it), and ``check_all`` returns at
+the run's deadline plus ``GRACE_S`` whatever its workers are doing.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,16 +31,20 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import email.utils
+import io
 import json
+import math
 import socket
 import ssl
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
-from urllib.parse import urlsplit
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple  # noqa: F401
+from urllib.parse import urljoin, urlsplit
 
 MODERN_VERSION = "2026-07-28"
-LEGACY_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26")
+LEGACY_VERSIONS = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
 REFUSAL_CODES = (-32020, -32021, -32022)
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 
@@ -43,37 +55,99 @@ META_SERVER_INFO = "io.modelcontextprotocol/serverInfo"
 
 CLIENT_INFO = {"name": "sophia.lambda_swarm.mcp_health", "version": "0.1.0"}
 ACCEPT = "application/json, text/event-stream"
-MAX_BODY = 8 * 1024 * 1024
+MAX_BODY = 8 * 1024 * 1024  # most bytes read from one reply (headers aside)
+MAX_HEADER_BYTES = 64 * 1024
 MAX_TOOL_PAGES = 50
+MAX_REDIRECTS = 3
 DEFAULT_CONCURRENCY = 64
+MIN_TARGET_S = 1.0  # the least time a target is given (or its timeout, if smaller)
+GRACE_S = 0.5  # check_all waits this long past the deadline, then abandons what still runs
+SNIPPET = 120  # first bytes of a reply kept for the report
+RETRY_STATUSES = (502, 503, 504)
+LEGACY_SSE_MODES = ("probe", "report")
 
 
 class ProbeError(Exception):
-    """A failed step. ``legacy_evidence``: the reply says the server is not of the
-    current era (so an earlier-era handshake is worth trying)."""
+    """A failed step.
 
-    def __init__(self, step, reason, legacy_evidence=False):
+    ``legacy_evidence``: the reply says the server is not of the current era. ``retry``: a
+    later attempt may see something else (network trouble, 502/503/504, 429 with
+    ``retry_after``). ``bare_status``: the HTTP status of a reply without JSON-RPC in it.
+    ``advice``: what the operator should do. ``facts``: what the probe learnt anyway."""
+
+    def __init__(self, step, reason, legacy_evidence=False, retry=False, retry_after=None,
+                 bare_status=None, advice=None, facts=None):  # fmt: skip
         super(ProbeError, self).__init__("%s: %s" % (step, reason))
         self.step = step
         self.reason = reason
         self.legacy_evidence = legacy_evidence
+        self.retry = retry
+        self.retry_after = retry_after
+        self.bare_status = bare_status
+        self.advice = advice
+        self.facts = facts
 
 
 class Deadline:
     """A point in time; every network operation gets what is left of it."""
 
-    def __init__(self, seconds, clock=time.monotonic):
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.at = clock() + max(0.0, float(seconds))
 
-    def remaining(self):
+    def remaining(self) -> float:
         return max(0.0, self.at - self._clock())
 
-    def sooner(self, seconds):
+    def sooner(self, seconds: float) -> "Deadline":
         """A deadline no later than this one, ``seconds`` from now."""
         child = Deadline(0, self._clock)
         child.at = min(self.at, self._clock() + max(0.0, float(seconds)))
         return child
+
+
+class Trace:
+    """What one target's probe saw in its latest exchange, for the report. Written by the
+    probing thread, read by ``check_all`` when it has to abandon the target."""
+
+    def __init__(self) -> None:
+        self.step = None  # type: Optional[str]
+        self.request = None  # type: Optional[str]
+        self.status = None  # type: Optional[int]
+        self.content_type = None  # type: Optional[str]
+        self.location = None  # type: Optional[str]
+        self.wire = b""
+        self.received = 0
+        self.lines = 0
+        self.started = time.monotonic()
+
+    def begin(self, step: str, method: str, url: str) -> None:
+        self.step, self.request = step, "%s %s" % (method, url)
+        self.status = self.content_type = self.location = None
+        self.wire, self.received, self.lines = b"", 0, 0
+        self.started = time.monotonic()
+
+    def got(self, data: bytes) -> None:
+        self.received += len(data)
+        if len(self.wire) < MAX_HEADER_BYTES:
+            self.wire += data[: MAX_HEADER_BYTES - len(self.wire)]
+
+    def first_bytes(self) -> str:
+        """The first bytes of the body, or of the reply while its headers are incomplete."""
+        head, sep, body = self.wire.partition(b"\r\n\r\n")
+        shown = body if sep and self.status is not None else head
+        text = shown[:SNIPPET].decode("utf-8", "replace")
+        return text + ("..." if len(shown) > SNIPPET else "")
+
+    def snapshot(self) -> Optional[Dict[str, Any]]:
+        if self.request is None:
+            return None
+        elapsed_ms = round((time.monotonic() - self.started) * 1000.0, 1)
+        seen = {"step": self.step, "request": self.request, "status": self.status,
+                "content_type": self.content_type, "first_bytes": self.first_bytes(),
+                "bytes": self.received, "elapsed_ms": elapsed_ms}  # fmt: skip
+        if self.location:
+            seen["location"] = self.location
+        return seen
 
 
 # --- wire helpers (pure) -----------------------------------------------------------
@@ -191,7 +265,9 @@ def check_expected_tools(tools, expect):
     return None
 
 
-def status_hint(status):
+def status_hint(status: int, jsonrpc: bool = False) -> str:
+    """A parenthesised hint for an HTTP status. ``jsonrpc``: the reply carried JSON-RPC,
+    so the path does lead to an MCP endpoint (no 404 hint then)."""
     if status == 421:
         return (
             " (Misdirected Request: the server's DNS-rebinding protection rejects this Host"
@@ -199,108 +275,338 @@ def status_hint(status):
         )
     if status in (401, 403):
         return " (authentication required: pass a token in the target's headers)"
-    if status == 404:
+    if status == 404 and not jsonrpc:
         return " (no MCP endpoint at this path: check the URL, the SDK default is /mcp)"
     return ""
 
 
-# --- transport ---------------------------------------------------------------------
+def retry_after_seconds(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def same_origin(url_a: str, url_b: str) -> bool:
+    a, b = urlsplit(url_a), urlsplit(url_b)
+    ports = {"http": 80, "https": 443}
+    return (a.scheme, (a.hostname or "").lower(), a.port or ports.get(a.scheme)) == (
+        b.scheme, (b.hostname or "").lower(), b.port or ports.get(b.scheme))  # fmt: skip
+
+
+def advice_for(step: Optional[str], reason: str, status: Optional[int]) -> str:
+    """What an operator should do about a failure (when the raiser gave no advice)."""
+    text = reason.lower()
+    if step == "target":
+        return "fix the target in the inventory (url, kind, era)"
+    if "connection refused" in text:
+        return "nothing listens there: check that the service runs and the port is right"
+    if "cannot resolve" in text:
+        return "the name does not resolve from this host: check the service name and network"
+    if "tls" in text:
+        return "check the certificate chain (ca_path) or validate_certs"
+    if "timed out" in text or "deadline" in text:
+        return ("the server accepted but did not finish in time: check its logs and load, or raise the"
+                " target's timeout and the deadline")  # fmt: skip
+    if "closed by the server" in text:
+        return "the server or a proxy dropped the connection: check its logs (crash, restart, idle timeout)"
+    if status in RETRY_STATUSES:
+        return "a gateway or proxy cannot reach the server behind it: check the upstream service"
+    if status == 421:
+        return "add this address to the server's allowed hosts (DNS-rebinding protection)"
+    if status in (401, 403):
+        return "give the target an Authorization header the server accepts"
+    if status == 404:
+        return ("fix the URL's path (the SDK default is /mcp; a legacy HTTP+SSE server usually"
+                " listens on /sse)")  # fmt: skip
+    if status == 405:
+        return "this URL refuses POST: point the target at the server's MCP endpoint"
+    if status == 429:
+        return "the server is rate limiting: check less often or raise its limit"
+    if "not json-rpc" in text or "not valid json" in text:
+        return "something other than an MCP server answered: check the URL and the gateway's route"
+    if "json-rpc error" in text:
+        return "the server refused the request: read its error message and its logs"
+    return "compare the server with what an MCP client expects: read the reply seen and the server's logs"
+
+
+# --- transport: every read and write bounded by the deadline ------------------------
+
+
+class _BoundedSocket:
+    """A connected socket whose every send and receive gets only what is left of
+    ``deadline``; what it receives is recorded in ``trace``. Closing waits for the files
+    made from it (as ``socket.socket`` does), so a response read to the end of the
+    connection keeps working after ``http.client`` lets go of the connection."""
+
+    def __init__(self, sock, deadline: Deadline, trace: Trace) -> None:
+        self._sock = sock
+        self.deadline = deadline
+        self._trace = trace
+        self._files = 0
+        self._closed = False
+
+    def _arm(self) -> None:
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise socket.timeout("deadline reached")
+        self._sock.settimeout(left)
+
+    def recv_into(self, buffer, nbytes=0):
+        self._arm()
+        count = self._sock.recv_into(buffer, nbytes)
+        if count:
+            self._trace.got(bytes(memoryview(buffer)[:count]))
+            if self._trace.received > MAX_BODY + MAX_HEADER_BYTES:
+                raise ProbeError(self._trace.step or "read", "reply larger than %d MiB" % (MAX_BODY >> 20))
+        return count
+
+    def sendall(self, data, *args):
+        self._arm()
+        return self._sock.sendall(data, *args)
+
+    def makefile(self, mode="rb", buffering=None, **_kwargs):
+        self._files += 1
+        return io.BufferedReader(_BoundedReader(self))
+
+    def release(self) -> None:
+        self._files -= 1
+        if self._closed and self._files <= 0:
+            self._sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._files <= 0:
+            self._sock.close()
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class _BoundedReader(io.RawIOBase):
+    def __init__(self, sock: _BoundedSocket) -> None:
+        super(_BoundedReader, self).__init__()
+        self._bounded = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self._bounded.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._bounded.release()
+        super(_BoundedReader, self).close()
+
+
+class _BoundedMixin:
+    bounded_deadline = None  # type: Optional[Deadline]
+    bounded_trace = None  # type: Optional[Trace]
+
+    def connect(self):
+        super(_BoundedMixin, self).connect()  # type: ignore[misc]
+        self.sock = _BoundedSocket(self.sock, self.bounded_deadline, self.bounded_trace)
+
+
+class _Connection(_BoundedMixin, HTTPConnection):
+    pass
+
+
+class _TlsConnection(_BoundedMixin, HTTPSConnection):
+    pass
+
+
+class Reply:
+    """One response with its connection; the caller reads it and closes it."""
+
+    def __init__(self, conn, sock, resp) -> None:
+        self.conn, self.sock, self.resp = conn, sock, resp
+        self.status = resp.status
+        self.headers = {k.lower(): v for k, v in resp.getheaders()}
+        self.ctype = self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def peek(self, seconds: float = 0.5) -> None:
+        """Read a few body bytes (for the report), waiting at most ``seconds``."""
+        if self.sock is not None:
+            self.sock.deadline = self.sock.deadline.sooner(seconds)
+        with contextlib.suppress(Exception):
+            self.resp.read1(SNIPPET) if hasattr(self.resp, "read1") else self.resp.read(SNIPPET)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.resp.close()
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+    def __enter__(self) -> "Reply":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def network_errors(step: str, host: str, port: int, trace: Trace) -> Iterator[None]:
+    """Turn what a socket or ``http.client`` raises into a ProbeError of ``step``."""
+    try:
+        yield
+    except ProbeError:
+        raise
+    except socket.timeout:
+        if trace.status is None:
+            seen = "no complete response headers, %d byte(s) received" % trace.received
+        elif trace.lines:
+            seen = "HTTP %d event stream, %d line(s), none the response" % (trace.status, trace.lines)
+        else:
+            seen = "HTTP %d, body incomplete after %d byte(s)" % (trace.status, trace.received)
+        raise ProbeError(step, "timed out (no answer within the deadline: %s)" % seen, retry=True) from None
+    except ConnectionRefusedError:
+        raise ProbeError("connect", "connection refused by %s:%s" % (host, port), retry=True) from None
+    except ssl.SSLError as exc:
+        raise ProbeError("connect", "TLS error: %s" % exc) from None
+    except (ConnectionResetError, BrokenPipeError, HTTPException) as exc:
+        raise ProbeError(
+            step, "connection closed by the server mid-exchange (%s)" % type(exc).__name__, retry=True
+        ) from None
+    except socket.gaierror as exc:
+        raise ProbeError("connect", "cannot resolve %s: %s" % (host, exc), retry=True) from None
+    except OSError as exc:
+        raise ProbeError("connect", "%s:%s: %s" % (host, port, exc), retry=True) from None
 
 
 class Http:
-    """One HTTP exchange at a time, each bounded by a deadline."""
+    """HTTP exchanges with one endpoint, each bounded by a deadline. Same-origin 307/308
+    are followed and stick: later requests go to where the server moved us (``url``)."""
 
-    def __init__(self, url, extra_headers=None, ssl_context=None):
+    def __init__(self, url: str, extra_headers: Optional[Dict[str, str]] = None,
+                 ssl_context=None, trace: Optional[Trace] = None) -> None:  # fmt: skip
+        self.extra_headers = dict(extra_headers or {})
+        self.ssl_context = ssl_context
+        self.trace = trace if trace is not None else Trace()
+        self.url = url
+        self._move(url)
+
+    def _move(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("not an http(s) URL: %s" % url)
-        self.scheme = parts.scheme
-        self.host = parts.hostname
+        self.url, self.scheme, self.host = url, parts.scheme, parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-        self.extra_headers = dict(extra_headers or {})
-        self.ssl_context = ssl_context
 
-    def _connect(self, deadline):
-        timeout = max(deadline.remaining(), 0.001)
-        if self.scheme == "https":
-            return HTTPSConnection(self.host, self.port, timeout=timeout, context=self.ssl_context)
-        return HTTPConnection(self.host, self.port, timeout=timeout)
+    def errors(self, step: str):
+        return network_errors(step, self.host, self.port, self.trace)
 
-    def exchange(self, step, method, deadline, body=None, headers=None, request_id=None):
-        """Send one request; return (status, headers, message) where message is the
-        JSON-RPC response for ``request_id`` (or None when none was expected)."""
+    def _send(self, step, method, deadline, payload, headers) -> Reply:
         if deadline.remaining() <= 0:
             raise ProbeError(step, "deadline reached before the request was sent")
+        self.trace.begin(step, method, self.url)
+        timeout = max(deadline.remaining(), 0.001)
+        if self.scheme == "https":
+            conn = _TlsConnection(self.host, self.port, timeout=timeout, context=self.ssl_context)
+        else:
+            conn = _Connection(self.host, self.port, timeout=timeout)
+        conn.bounded_deadline, conn.bounded_trace = deadline, self.trace
+        try:
+            with self.errors(step):
+                conn.request(method, self.path, body=payload, headers=headers)
+                sock = conn.sock
+                resp = conn.getresponse()
+                reply = Reply(conn, sock, resp)
+        except BaseException:
+            conn.close()
+            raise
+        self.trace.status, self.trace.content_type = reply.status, reply.ctype or None
+        self.trace.location = reply.headers.get("location")
+        return reply
+
+    def open(self, step: str, method: str, deadline: Deadline, body=None,
+             headers: Optional[Dict[str, str]] = None, follow: bool = True) -> Reply:  # fmt: skip
+        """Send a request; return the reply once its headers are in. ``follow``: take
+        same-origin 307/308 (at most MAX_REDIRECTS); any other redirect is an error."""
         all_headers = dict(headers or {})
         all_headers.update(self.extra_headers)
         payload = json.dumps(body).encode("utf-8") if body is not None else None
-        conn = self._connect(deadline)
-        try:
-            try:
-                conn.request(method, self.path, body=payload, headers=all_headers)
-                conn.sock.settimeout(max(deadline.remaining(), 0.001))
-                resp = conn.getresponse()
-                status = resp.status
-                reply_headers = {k.lower(): v for k, v in resp.getheaders()}
-                message = None
-                if request_id is not None:
-                    message = self._read_message(
-                        step, resp, status, reply_headers, request_id, deadline, conn
-                    )
-                else:
-                    resp.read(MAX_BODY)
-                return status, reply_headers, message
-            except ProbeError:
-                raise
-            except socket.timeout:
-                raise ProbeError(step, "timed out (no answer within the deadline)") from None
-            except ConnectionRefusedError:
-                raise ProbeError("connect", "connection refused by %s:%s" % (self.host, self.port)) from None
-            except ssl.SSLError as exc:
-                raise ProbeError("connect", "TLS error: %s" % exc) from None
-            except (ConnectionResetError, BrokenPipeError, HTTPException) as exc:
-                raise ProbeError(
-                    step, "connection closed by the server mid-exchange (%s)" % type(exc).__name__
-                ) from None
-            except socket.gaierror as exc:
-                raise ProbeError("connect", "cannot resolve %s: %s" % (self.host, exc)) from None
-            except OSError as exc:
-                raise ProbeError("connect", "%s:%s: %s" % (self.host, self.port, exc)) from None
-        finally:
-            conn.close()
+        for hop in range(MAX_REDIRECTS + 1):
+            reply = self._send(step, method, deadline, payload, all_headers)
+            if not follow or reply.status not in (301, 302, 303, 307, 308):
+                return reply
+            reply.close()
+            location = reply.headers.get("location")
+            if not location:
+                raise ProbeError(step, "HTTP %d redirect without a Location header" % reply.status,
+                                 advice="fix the server or the proxy in front of it")  # fmt: skip
+            moved = urljoin(self.url, location)
+            why = None
+            if reply.status not in (307, 308):
+                why = "a %s would become a GET, not followed" % method
+            elif not same_origin(self.url, moved):
+                why = "another origin, not followed"
+            elif hop == MAX_REDIRECTS:
+                why = "more than %d redirects" % MAX_REDIRECTS
+            if why:
+                raise ProbeError(step, "HTTP %d redirect to %s (%s)" % (reply.status, moved, why),
+                                 advice="use %s as the target's url" % moved)  # fmt: skip
+            self._move(moved)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _read_message(self, step, resp, status, headers, request_id, deadline, conn):
-        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype == "text/event-stream":
-            return self._read_sse(step, resp, request_id, deadline, conn)
-        raw = resp.read(MAX_BODY)
-        if ctype != "application/json":
-            raise ProbeError(
-                step,
-                "HTTP %d with content type %r, not JSON-RPC%s"
-                % (status, ctype or "none", status_hint(status)),
-                legacy_evidence=True,
-            )
+    def read_message(self, step: str, reply: Reply, request_id) -> Dict[str, Any]:
+        """The JSON-RPC response for ``request_id`` in a JSON or event-stream reply."""
+        status = reply.status
+        retry, retry_after = status in RETRY_STATUSES, None
+        if status == 429:
+            retry_after = retry_after_seconds(reply.headers.get("retry-after"))
+            retry = retry_after is not None
+        with self.errors(step):
+            if reply.ctype == "text/event-stream":
+                return self.await_response(step, self.events(reply), request_id)
+            raw = reply.resp.read(MAX_BODY) if reply.ctype == "application/json" else b""
+            if not raw:
+                reply.peek()
+        if reply.ctype != "application/json":
+            raise ProbeError(step, "HTTP %d with content type %r, not JSON-RPC%s"
+                             % (status, reply.ctype or "none", status_hint(status)), legacy_evidence=True,
+                             retry=retry, retry_after=retry_after, bare_status=status)  # fmt: skip
         try:
             decoded = json.loads(raw.decode("utf-8"))
         except ValueError:
-            raise ProbeError(step, "HTTP %d: body is not valid JSON" % status, legacy_evidence=True) from None
+            raise ProbeError(step, "HTTP %d: body is not valid JSON%s" % (status, status_hint(status)),
+                             legacy_evidence=True, retry=retry, retry_after=retry_after,
+                             bare_status=status) from None  # fmt: skip
         message = pick_response(decoded if isinstance(decoded, list) else [decoded], request_id)
         if message is None:
-            raise ProbeError(step, "HTTP %d: no JSON-RPC response with id %s" % (status, request_id), True)
+            shown = raw[:SNIPPET].decode("utf-8", "replace")
+            raise ProbeError(step, "HTTP %d: no JSON-RPC response with id %s (body: %s)"
+                             % (status, request_id, shown),
+                             legacy_evidence=True, retry=retry, retry_after=retry_after,
+                             bare_status=status if status >= 400 else None)  # fmt: skip
         return message
 
-    def _read_sse(self, step, resp, request_id, deadline, conn):
+    def events(self, reply: Reply) -> Iterator[Tuple[str, str]]:
+        """(event, data) pairs of an event-stream reply, read through the response."""
+
         def lines():
             while True:
-                conn.sock.settimeout(max(deadline.remaining(), 0.001))
-                line = resp.readline(MAX_BODY)
+                line = reply.resp.readline(MAX_BODY)
                 if not line:
                     return
+                self.trace.lines += 1
                 yield line.decode("utf-8", "replace")
 
-        for event, data in parse_sse(lines()):
+        return parse_sse(lines())
+
+    def await_response(self, step: str, events: Iterator[Tuple[str, str]], request_id) -> Dict[str, Any]:
+        for event, data in events:
             if event != "message":
                 continue
             try:
@@ -310,17 +616,75 @@ class Http:
             message = pick_response(decoded if isinstance(decoded, list) else [decoded], request_id)
             if message is not None:
                 return message
-        raise ProbeError(step, "event stream ended before the response to request %s" % request_id)
+        raise ProbeError(step, "event stream ended before the response to request %s (%d line(s) received)"
+                         % (request_id, self.trace.lines))  # fmt: skip
+
+
+# --- channels: where a handshake's requests go and its answers come from -------------
+
+
+class StreamableChannel:
+    """Streamable HTTP: each request a POST whose reply (JSON or SSE) holds the answer."""
+
+    transport = "streamable-http"
+
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def call(self, step, deadline, body, headers):
+        with self.http.open(step, "POST", deadline, body=body, headers=headers) as reply:
+            return reply.status, reply.headers, self.http.read_message(step, reply, body["id"])
+
+    def notify(self, step, deadline, body, headers) -> int:
+        with self.http.open(step, "POST", deadline, body=body, headers=headers) as reply:
+            if reply.status >= 300:
+                reply.peek()
+            return reply.status
+
+    def close(self, deadline, session, version) -> None:
+        """DELETE the session; 405 (the server does not let clients end sessions) is fine.
+        Best effort: a failure here does not make a server that answered unhealthy."""
+        if not session:
+            return
+        _body, headers = legacy_request(None, "", None, session, version)
+        headers.pop("Content-Type", None)
+        with contextlib.suppress(ProbeError), self.http.open("close", "DELETE", deadline.sooner(2.0),
+                                                             headers=headers):  # fmt: skip
+            pass
+
+
+class SseChannel:
+    """The legacy HTTP+SSE transport: POSTs to the announced endpoint (202), answers on
+    the event stream that announced it. Closing the stream ends the session."""
+
+    transport = "sse"
+
+    def __init__(self, post: Http, stream: Http, events: Iterator[Tuple[str, str]]) -> None:
+        self.post, self.stream, self.events = post, stream, events
+
+    def _post(self, step, deadline, body, headers) -> int:
+        with self.post.open(step, "POST", deadline, body=body, headers=headers) as reply:
+            if reply.status not in (200, 202, 204):
+                with self.post.errors(step):
+                    reply.peek()
+                raise ProbeError(step, "HTTP %d from the message endpoint %s (202 expected)%s"
+                                 % (reply.status, self.post.url, status_hint(reply.status)),
+                                 bare_status=reply.status)  # fmt: skip
+            return reply.status
+
+    def call(self, step, deadline, body, headers):
+        status = self._post(step, deadline, body, headers)
+        with self.stream.errors(step):
+            return status, {}, self.stream.await_response(step, self.events, body["id"])
+
+    def notify(self, step, deadline, body, headers) -> int:
+        return self._post(step, deadline, body, headers)
+
+    def close(self, deadline, session, version) -> None:
+        return None
 
 
 # --- probes ------------------------------------------------------------------------
-
-
-def _rpc(http, step, deadline, body, headers):
-    status, reply_headers, message = http.exchange(
-        step, "POST", deadline, body=body, headers=headers, request_id=body["id"]
-    )
-    return status, reply_headers, message
 
 
 def _server_identity(*results):
@@ -332,14 +696,21 @@ def _server_identity(*results):
     return None, None
 
 
-def _list_tools(http, deadline, make_request):
+def _rpc_failure(step, status, error, prefix=""):
+    """A JSON-RPC error answer as a ProbeError (no 404 hint: the path is an MCP endpoint)."""
+    return ProbeError(step, "%sHTTP %d, %s%s" % (prefix, status, describe_rpc_error(error),
+                                                 status_hint(status, jsonrpc=True)),
+                      retry=status in RETRY_STATUSES)  # fmt: skip
+
+
+def _list_tools(channel, deadline, make_request):
     """Every tool name, following ``nextCursor`` pages. ``make_request(id, params)``."""
     tools, cursor, result = [], None, {}
     for page in range(MAX_TOOL_PAGES):
         body, headers = make_request(10 + page, {"cursor": cursor} if cursor else None)
-        status, _headers, message = _rpc(http, "tools/list", deadline, body, headers)
+        status, _headers, message = channel.call("tools/list", deadline, body, headers)
         if "error" in message:
-            raise ProbeError("tools/list", "HTTP %d, %s" % (status, describe_rpc_error(message["error"])))
+            raise _rpc_failure("tools/list", status, message["error"])
         result = message.get("result") or {}
         tools.extend(t.get("name") for t in result.get("tools") or [] if isinstance(t, dict))
         cursor = result.get("nextCursor")
@@ -348,37 +719,38 @@ def _list_tools(http, deadline, make_request):
     raise ProbeError("tools/list", "more than %d pages of tools" % MAX_TOOL_PAGES)
 
 
-def probe_modern(http, deadline):
+def probe_modern(http, deadline, close_session=True):
     """Current era. Returns the facts, or raises ProbeError (``legacy_evidence`` set when
     an earlier-era handshake is worth trying)."""
+    channel = StreamableChannel(http)
     body, headers = modern_request(1, "server/discover")
-    status, _headers, message = _rpc(http, "discover", deadline, body, headers)
+    status, _headers, message = channel.call("discover", deadline, body, headers)
     if "error" in message:
         error = message["error"] if isinstance(message["error"], dict) else {}
-        reason = "HTTP %d, %s%s" % (status, describe_rpc_error(error), status_hint(status))
         if modern_refusal_is_final(error):
-            raise ProbeError("discover", "current-era server refused the probe: " + reason)
-        raise ProbeError("discover", reason, legacy_evidence=True)
+            raise _rpc_failure("discover", status, error, "current-era server refused the probe: ")
+        failure = _rpc_failure("discover", status, error)
+        failure.legacy_evidence = True
+        raise failure
     discovered = message.get("result") or {}
     versions = discovered.get("supportedVersions") or []
     if MODERN_VERSION not in versions:
         raise ProbeError("discover", "server/discover lists no current-era version (%s)" % versions, True)
-    tools, listed = _list_tools(http, deadline, lambda i, p: modern_request(i, "tools/list", p))
+    tools, listed = _list_tools(channel, deadline, lambda i, p: modern_request(i, "tools/list", p))
     name, version = _server_identity(discovered, listed)
     return {"era": MODERN_VERSION, "protocol_version": MODERN_VERSION, "server_name": name,
-            "server_version": version, "tools": tools}  # fmt: skip
+            "server_version": version, "tools": tools, "transport": channel.transport}  # fmt: skip
 
 
-def probe_legacy(http, deadline):
-    """Earlier eras: the initialize handshake in a session."""
+def probe_legacy(http, deadline, close_session=True, channel=None):
+    """Earlier eras: the initialize handshake in a session, over Streamable HTTP (``http``)
+    or over ``channel``. ``close_session``: DELETE the session at the end."""
+    channel = channel or StreamableChannel(http)
     params = {"protocolVersion": LEGACY_VERSIONS[0], "capabilities": {}, "clientInfo": dict(CLIENT_INFO)}
     body, headers = legacy_request(1, "initialize", params)
-    status, reply_headers, message = _rpc(http, "initialize", deadline, body, headers)
+    status, reply_headers, message = channel.call("initialize", deadline, body, headers)
     if "error" in message:
-        raise ProbeError(
-            "initialize",
-            "HTTP %d, %s%s" % (status, describe_rpc_error(message["error"]), status_hint(status)),
-        )
+        raise _rpc_failure("initialize", status, message["error"])
     result = message.get("result") or {}
     version = result.get("protocolVersion")
     if version not in LEGACY_VERSIONS:
@@ -389,29 +761,22 @@ def probe_legacy(http, deadline):
     info = result.get("serverInfo") or {}
     try:
         body, headers = legacy_request(None, "notifications/initialized", None, session, version)
-        status, _h, _m = http.exchange("initialized", "POST", deadline, body=body, headers=headers)
+        status = channel.notify("initialized", deadline, body, headers)
         if status not in (200, 202, 204):
-            raise ProbeError("initialized", "HTTP %d (202 expected)%s" % (status, status_hint(status)))
+            raise ProbeError("initialized", "HTTP %d (202 expected)%s" % (status, status_hint(status)),
+                             retry=status in RETRY_STATUSES)  # fmt: skip
         tools, _listed = _list_tools(
-            http, deadline, lambda i, p: legacy_request(i, "tools/list", p, session, version)
+            channel, deadline, lambda i, p: legacy_request(i, "tools/list", p, session, version)
         )
     finally:
-        if session:
-            _close_session(http, deadline, session, version)
+        if close_session:
+            channel.close(deadline, session, version)
     return {"era": version, "protocol_version": version, "server_name": info.get("name"),
-            "server_version": info.get("version"), "tools": tools}  # fmt: skip
+            "server_version": info.get("version"), "tools": tools,
+            "transport": channel.transport}  # fmt: skip
 
 
-def _close_session(http, deadline, session, version):
-    """DELETE the session; 405 (the server does not let clients end sessions) is fine.
-    Best effort: a failure here does not make a server that answered unhealthy."""
-    _body, headers = legacy_request(None, "", None, session, version)
-    headers.pop("Content-Type", None)
-    with contextlib.suppress(ProbeError):
-        http.exchange("close", "DELETE", deadline.sooner(2.0), headers=headers)
-
-
-def _probe_auto(http, deadline):
+def _probe_auto(http, deadline, close_session=True):
     """Current era first; an earlier era when the reply is evidence for one."""
     try:
         return probe_modern(http, deadline)
@@ -420,65 +785,159 @@ def _probe_auto(http, deadline):
             raise
         modern_error = exc
     try:
-        return probe_legacy(http, deadline)
+        return probe_legacy(http, deadline, close_session)
     except ProbeError as exc:
         if exc.legacy_evidence:  # neither era answered with JSON-RPC: report both replies
             raise ProbeError(
-                exc.step, "%s; current-era probe: %s" % (exc.reason, modern_error.reason)
-            ) from None
+                exc.step, "%s; current-era probe: %s" % (exc.reason, modern_error.reason),
+                retry=exc.retry and modern_error.retry, retry_after=exc.retry_after,
+                bare_status=exc.bare_status if exc.bare_status == modern_error.bare_status else None,
+            ) from None  # fmt: skip
         raise
 
 
-def probe_mcp(target, deadline, ssl_context=None):
+def probe_sse_transport(http, deadline, era, mode, close_session=True):
+    """One GET for the legacy HTTP+SSE transport. None when the reply is not an event
+    stream announcing an endpoint; else the facts of its handshake (``mode`` probe) or a
+    ProbeError naming the transport (``mode`` report, or ``era`` current)."""
+    stream = Http(http.url, http.extra_headers, http.ssl_context, http.trace)
+    try:
+        reply = stream.open("sse", "GET", deadline, headers={"Accept": "text/event-stream"})
+    except ProbeError:
+        return None
+    with reply:
+        if reply.status != 200 or reply.ctype != "text/event-stream":
+            return None
+        events = stream.events(reply)
+        try:
+            with stream.errors("sse"):
+                endpoint = next((data for event, data in events if event == "endpoint"), None)
+        except ProbeError:
+            return None
+        if not endpoint:
+            return None
+        endpoint_url = urljoin(stream.url, endpoint.strip())
+        found = "legacy HTTP+SSE transport at %s (endpoint %s)" % (stream.url, endpoint.strip())
+        if era == "current":
+            raise ProbeError("sse", found + ", which speaks only earlier eras",
+                             advice="set the target's era to auto or legacy")  # fmt: skip
+        if mode == "report":
+            raise ProbeError("sse", found + ", not probed (legacy_sse: report)",
+                             advice="move the server to Streamable HTTP, or set legacy_sse: probe"
+                             " to check it")  # fmt: skip
+        if not same_origin(stream.url, endpoint_url):
+            raise ProbeError("sse", found + ": the endpoint is on another origin, not followed",
+                             advice="check the server's announced message path")  # fmt: skip
+        post = Http(endpoint_url, http.extra_headers, http.ssl_context, http.trace)
+        facts = probe_legacy(post, deadline, close_session, SseChannel(post, stream, events))
+        http.url = stream.url
+        return facts
+
+
+def probe_mcp(target, deadline, ssl_context=None, trace=None):
     """``target['era']``: ``auto`` (current era first, then fall back), ``current`` or
-    ``legacy`` (only that handshake)."""
+    ``legacy`` (only that handshake). ``close_session`` (default true) and ``legacy_sse``
+    (``probe``, the default, or ``report``) as the module documents."""
     era = target.get("era") or "auto"
     probes = {"auto": _probe_auto, "current": probe_modern, "legacy": probe_legacy}
     if era not in probes:
         raise ValueError("era must be one of auto, current, legacy; got %r" % era)
-    facts = probes[era](Http(target["url"], target.get("headers"), ssl_context), deadline)
+    mode = target.get("legacy_sse") or "probe"
+    if mode not in LEGACY_SSE_MODES:
+        raise ValueError("legacy_sse must be one of %s; got %r" % (", ".join(LEGACY_SSE_MODES), mode))
+    close_session = target.get("close_session", True) is not False
+    http = Http(target["url"], target.get("headers"), ssl_context, trace)
+    try:
+        facts = probes[era](http, deadline, close_session)
+    except ProbeError as exc:
+        if exc.bare_status not in (404, 405) or deadline.remaining() <= 0:
+            raise
+        facts = probe_sse_transport(http, deadline, era, mode, close_session)
+        if facts is None:
+            raise exc from None
+    facts["final_url"] = http.url
     problem = check_expected_tools(facts["tools"], target.get("expect_tools"))
     if problem:
-        raise ProbeError("expect_tools", problem)
+        raise ProbeError("expect_tools", problem, facts=facts,
+                         advice="deploy the server build that has these tools, or correct"
+                         " expect_tools")  # fmt: skip
     return facts
 
 
-def probe_http(target, deadline, ssl_context=None):
-    http = Http(target["url"], target.get("headers"), ssl_context)
-    status, _headers, _message = http.exchange("http", "GET", deadline)
-    expected = target.get("expect_status") or []
-    if (expected and status not in expected) or (not expected and status >= 400):
-        raise ProbeError("http", "HTTP %d%s" % (status, status_hint(status)))
-    return {"http_status": status}
+def probe_http(target, deadline, ssl_context=None, trace=None):
+    """Judge the status line and headers of a GET; the body is not read (it may be a
+    stream that never ends)."""
+    http = Http(target["url"], target.get("headers"), ssl_context, trace)
+    with http.open("http", "GET", deadline, follow=False) as reply:
+        status = reply.status
+        expected = target.get("expect_status") or []
+        if (expected and status not in expected) or (not expected and status >= 400):
+            with http.errors("http"):
+                reply.peek()
+            where = " to %s" % reply.headers["location"] if "location" in reply.headers else ""
+            retry_after = retry_after_seconds(reply.headers.get("retry-after")) if status == 429 else None
+            raise ProbeError("http", "HTTP %d%s%s" % (status, where, status_hint(status)),
+                             retry=status in RETRY_STATUSES or retry_after is not None,
+                             retry_after=retry_after, bare_status=status)  # fmt: skip
+        return {"http_status": status}
 
 
-def probe_tcp(target, deadline, ssl_context=None):
+def probe_tcp(target, deadline, ssl_context=None, trace=None):
     parts = urlsplit(target["url"] if "//" in target["url"] else "tcp://" + target["url"])
     if not parts.hostname or not parts.port:
         raise ValueError("tcp target needs host:port, got %s" % target["url"])
+    if trace is not None:
+        trace.begin("connect", "TCP", "%s:%s" % (parts.hostname, parts.port))
     try:
         sock = socket.create_connection(
             (parts.hostname, parts.port), timeout=max(deadline.remaining(), 0.001)
         )
         sock.close()
     except socket.timeout:
-        raise ProbeError("connect", "timed out connecting to %s:%s" % (parts.hostname, parts.port)) from None
+        raise ProbeError("connect", "timed out connecting to %s:%s" % (parts.hostname, parts.port),
+                         retry=True) from None  # fmt: skip
     except OSError as exc:
-        raise ProbeError("connect", "%s:%s: %s" % (parts.hostname, parts.port, exc)) from None
+        raise ProbeError("connect", "%s:%s: %s" % (parts.hostname, parts.port, exc), retry=True) from None
     return {}
 
 
 PROBES = {"mcp": probe_mcp, "http": probe_http, "tcp": probe_tcp}
 
 
-def check_target(target, deadline, retries=2, backoff=0.5, ssl_context=None, sleep=time.sleep):
-    """Probe one target with retries inside the deadline. Never raises for a probe
-    failure: the result says what failed at which step."""
+# --- one target, then all of them -----------------------------------------------------
+
+
+def new_result(target: Dict[str, Any]) -> Dict[str, Any]:
+    return {"name": target["name"], "url": target["url"], "kind": target.get("kind") or "mcp", "ok": False,
+            "era": None, "protocol_version": None, "server_name": None, "server_version": None,
+            "tool_count": None, "tools": [], "latency_ms": None, "attempts": 0, "error": None,
+            "error_step": None, "final_url": None, "transport": None, "seen": None,
+            "advice": None}  # fmt: skip
+
+
+def _record_facts(result: Dict[str, Any], facts: Dict[str, Any]) -> None:
+    facts = dict(facts)
+    tools = facts.pop("tools", None)
+    if tools is not None:
+        result["tools"], result["tool_count"] = tools, len(tools)
+    result.update(facts)
+
+
+def _record_failure(result, step, reason, advice=None, seen=None, status=None):
+    result["ok"], result["error"], result["error_step"] = False, "%s: %s" % (step, reason), step
+    result["seen"] = seen
+    if status is None and seen:
+        status = seen.get("status")
+    result["advice"] = advice or advice_for(step, reason, status)
+
+
+def check_target(target, deadline, retries=2, backoff=0.5, ssl_context=None, sleep=time.sleep, trace=None):
+    """Probe one target with retries inside the deadline; each attempt gets at most the
+    target's ``timeout``. Only failures that can change (``ProbeError.retry``) are tried
+    again. Never raises: the result says what failed, at which step, what was seen."""
     kind = target.get("kind") or "mcp"
-    result = {"name": target["name"], "url": target["url"], "kind": kind, "ok": False, "era": None,
-              "protocol_version": None, "server_name": None, "server_version": None,
-              "tool_count": None, "tools": [], "latency_ms": None, "attempts": 0,
-              "error": None, "error_step": None}  # fmt: skip
+    result = new_result(target)
+    trace = trace if trace is not None else Trace()
     timeout = float(target.get("timeout") or 10)
     for attempt in range(int(retries) + 1):
         if attempt and deadline.remaining() <= 0:
@@ -486,36 +945,124 @@ def check_target(target, deadline, retries=2, backoff=0.5, ssl_context=None, sle
         result["attempts"] = attempt + 1
         started = time.monotonic()
         try:
-            facts = PROBES[kind](target, deadline.sooner(timeout), ssl_context)
+            if kind not in PROBES:
+                raise ValueError("kind must be one of %s; got %r" % (", ".join(PROBES), kind))
+            facts = PROBES[kind](target, deadline.sooner(timeout), ssl_context, trace)
         except ProbeError as exc:
-            result["error"], result["error_step"] = str(exc), exc.step
-            pause = min(backoff * (2**attempt), deadline.remaining())
-            if attempt < retries and pause > 0:
-                sleep(pause)
+            seen = None if exc.step == "expect_tools" else trace.snapshot()
+            _record_failure(result, exc.step, exc.reason, exc.advice, seen, exc.bare_status)
+            if exc.facts:
+                _record_facts(result, exc.facts)
+                result["latency_ms"] = round((time.monotonic() - started) * 1000.0, 1)
+            pause = backoff * (2**attempt)
+            if exc.retry_after is not None:
+                pause = max(pause, exc.retry_after)
+            if not exc.retry or attempt >= retries or pause >= deadline.remaining():
+                break
+            sleep(pause)
             continue
         except ValueError as exc:  # a target that can never work: no retry
-            result["error"], result["error_step"] = "target: %s" % exc, "target"
-            return result
+            _record_failure(result, "target", str(exc))
+            result["error"] = "target: %s" % exc
+            break
+        except Exception as exc:  # a bug or a reply nobody foresaw: this target's error only
+            reason = "unexpected %s in the probe: %s" % (type(exc).__name__, exc)
+            advice = "report this as a bug in mcp_health, with the reply seen"
+            _record_failure(result, "internal", reason, advice, trace.snapshot())
+            break
         result["latency_ms"] = round((time.monotonic() - started) * 1000.0, 1)
-        result["ok"], result["error"], result["error_step"] = True, None, None
-        tools = facts.pop("tools", None)
-        if tools is not None:
-            result["tools"], result["tool_count"] = tools, len(tools)
-        result.update(facts)
-        return result
+        _record_facts(result, facts)
+        result["ok"] = True
+        result["error"] = result["error_step"] = result["seen"] = result["advice"] = None
+        break
     return result
 
 
-def check_all(targets, deadline_s=60.0, retries=2, backoff=0.5, concurrency=None, ssl_context=None):
-    """Probe every target concurrently (bounded by ``concurrency``). Returns
-    (results in target order, summary)."""
+def _abandoned(target, trace, deadline_s):
+    result = new_result(target)
+    doing = trace.request or "not started"
+    reason = "deadline of %.1f s reached while still waiting (%s)" % (deadline_s, doing)
+    _record_failure(result, trace.step or "deadline", reason,
+                    "the server did not finish within the run's deadline: check it, or raise deadline",
+                    trace.snapshot())  # fmt: skip
+    result["attempts"] = None
+    return result
+
+
+def _not_started(target, left, needed):
+    result = new_result(target)
+    reason = "not checked: its turn came with %.1f s of the deadline left, %.1f s needed" % (left, needed)
+    _record_failure(result, "queue", reason, "raise deadline or concurrency (targets wait for a free worker)")
+    return result
+
+
+def check_all(targets, deadline_s=60.0, retries=2, backoff=0.5, concurrency=None, ssl_context=None,
+              close_session=None, legacy_sse=None):  # fmt: skip
+    """Probe every target concurrently (at most ``concurrency`` at once). Returns
+    (results in target order, summary) within ``deadline_s`` plus GRACE_S, whatever the
+    servers do: what is still running then is abandoned and reported as such.
+
+    A target's timeout is capped at the deadline. With more targets than workers, one that
+    starts gets the time left divided by the rounds of workers still to come (at least
+    MIN_TARGET_S, or its timeout if smaller); a target is not started with less than half
+    of that left (it is reported not checked).
+    ``close_session`` and ``legacy_sse``: defaults for targets that do not set them."""
     started = time.monotonic()
     deadline = Deadline(deadline_s)
-    workers = max(1, min(len(targets) or 1, int(concurrency or DEFAULT_CONCURRENCY)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(check_target, t, deadline, retries, backoff, ssl_context) for t in targets]
-        results = [f.result() for f in futures]
-    return results, summarize(results, time.monotonic() - started)
+    prepared = []
+    for target in targets:
+        full = dict(target)
+        full["timeout"] = min(float(full.get("timeout") or 10), float(deadline_s))
+        if close_session is not None and full.get("close_session") is None:
+            full["close_session"] = close_session
+        if legacy_sse is not None and not full.get("legacy_sse"):
+            full["legacy_sse"] = legacy_sse
+        prepared.append(full)
+    count = len(prepared)
+    workers = max(1, min(count or 1, int(concurrency or DEFAULT_CONCURRENCY)))
+    traces = [Trace() for _ in prepared]
+    results = [None] * count  # type: List[Optional[Dict[str, Any]]]
+    state = {"next": 0, "done": 0}
+    cond = threading.Condition()
+
+    def work():
+        while True:
+            with cond:
+                index = state["next"]
+                if index >= count:
+                    return
+                state["next"] += 1
+            target = prepared[index]
+            left = deadline.remaining()
+            needed = min(MIN_TARGET_S, target["timeout"])
+            rounds = max(1, math.ceil((count - index) / float(workers)))
+            if left < needed / 2:  # shares are exact: half of it leaves room for clock slack
+                result = _not_started(target, left, needed)
+            else:
+                budget = max(left / rounds, needed)
+                try:
+                    result = check_target(target, deadline.sooner(budget), retries, backoff, ssl_context,
+                                          trace=traces[index])  # fmt: skip
+                except BaseException as exc:  # check_target does not raise; never lose the others
+                    result = new_result(target)
+                    _record_failure(result, "internal", "%s: %s" % (type(exc).__name__, exc))
+            with cond:
+                results[index] = result
+                state["done"] += 1
+                cond.notify_all()
+
+    for _ in range(workers):
+        thread = threading.Thread(target=work, name="mcp_health", daemon=True)  # abandoned at exit
+        thread.start()
+    with cond:
+        cond.wait_for(lambda: state["done"] >= count, timeout=deadline.remaining() + GRACE_S)
+        final = list(results)
+        state["next"] = count  # workers still running take no further target
+    for index, result in enumerate(final):
+        if result is None:
+            final[index] = _abandoned(prepared[index], traces[index], deadline_s)
+            final[index]["url"] = targets[index]["url"]
+    return final, summarize(final, time.monotonic() - started)
 
 
 def summarize(results, elapsed_s):
@@ -536,8 +1083,29 @@ def summarize(results, elapsed_s):
     }
 
 
+def describe_seen(seen: Optional[Dict[str, Any]]) -> Optional[str]:
+    """One line for a person: the request, what came back, how long it took."""
+    if not seen:
+        return None
+    if seen.get("status") is None:
+        answer = "no complete response headers"
+    else:
+        answer = "HTTP %s %s" % (seen["status"], seen.get("content_type") or "(no content type)")
+        if seen.get("location"):
+            answer += " Location %s" % seen["location"]
+    shown = ", first bytes %s" % json.dumps(seen["first_bytes"]) if seen.get("first_bytes") else ""
+    return "%s -> %s, %d byte(s)%s, after %d ms" % (
+        seen.get("request"),
+        answer,
+        seen.get("bytes") or 0,
+        shown,
+        round(seen.get("elapsed_ms") or 0),
+    )
+
+
 def format_table(results):
-    """A table a person reads at a glance: one row per target."""
+    """A table a person reads at a glance: one row per target; under an unhealthy one,
+    what was seen and what to do."""
     header = ("NAME", "OK", "ERA", "TOOLS", "LATENCY", "SERVER / ERROR")
     rows = []
     for r in results:
@@ -554,24 +1122,37 @@ def format_table(results):
             detail,
         ))  # fmt: skip
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    indent = " " * (sum(widths) + 2 * len(widths))
     lines = []
-    for row in [header, *rows]:
+    for index, row in enumerate([header, *rows]):
         cells = [str(cell).ljust(widths[i]) for i, cell in enumerate(row[:-1])]
         lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+        result = results[index - 1] if index else None
+        if result and not result["ok"]:
+            seen = describe_seen(result.get("seen"))
+            if seen:
+                lines.append("%sseen: %s" % (indent, seen))
+            if result.get("advice"):
+                lines.append("%sdo: %s" % (indent, result["advice"]))
     return lines
 
 
 def main(stdin, stdout):
     """Run as a script where Ansible cannot reach (inside a container on an overlay network):
-    reads {"targets": [...], "deadline": s} as JSON on stdin, writes {"results", "summary",
-    "table"} as JSON on stdout. Standard library only."""
+    reads {"targets": [...], "deadline": s} (optionally "retries", "concurrency",
+    "close_session", "legacy_sse") as JSON on stdin, writes {"results", "summary", "table"}
+    as JSON on stdout. Standard library only."""
     request = json.load(stdin)
     targets = []
     for target in request["targets"]:
         full = {"kind": "mcp", "era": "auto", "timeout": 10.0}
-        full.update(target)
+        full.update({k: v for k, v in target.items() if v is not None})
         targets.append(full)
-    results, summary = check_all(targets, deadline_s=float(request.get("deadline", 60)))
+    results, summary = check_all(
+        targets, deadline_s=float(request.get("deadline", 60)), retries=int(request.get("retries", 2)),
+        concurrency=request.get("concurrency"), close_session=request.get("close_session"),
+        legacy_sse=request.get("legacy_sse"),
+    )  # fmt: skip
     json.dump({"results": results, "summary": summary, "table": format_table(results)}, stdout)
     return 0 if summary["unhealthy"] == 0 else 1
 

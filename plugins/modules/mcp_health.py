@@ -19,13 +19,27 @@ description:
   - "Current era (2026-07-28, stateless): C(server/discover) then C(tools/list), each a
     self-contained POST with the protocol version and client capabilities in C(params._meta)
     and the C(MCP-Protocol-Version) and C(Mcp-Method) headers."
-  - "Earlier eras (2025-11-25, 2025-06-18, 2025-03-26): C(initialize), keeping any
+  - "Earlier eras (2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05): C(initialize), keeping any
     C(Mcp-Session-Id), C(notifications/initialized) (202 expected), C(tools/list), then
-    C(DELETE) of the session (405 is accepted). Replies may be JSON or Server-Sent Events."
+    C(DELETE) of the session (405 is accepted; O(close_session) turns it off). Replies may be
+    JSON or Server-Sent Events."
   - The current era is tried first. JSON-RPC refusal codes -32020 to -32022 mean a
     current-era server that refused the probe (unless a -32022 names an earlier era it also
     speaks); other HTTP or JSON-RPC rejections mean an earlier era, and the probe falls back.
     Connection failures and timeouts are never taken as an era verdict.
+  - "Redirects: a same-origin 307 or 308 is followed (at most 3 times, the method and body kept;
+    the URL that answered is RV(results[].final_url)); any other redirect is a failure that names
+    its C(Location)."
+  - "The legacy HTTP+SSE transport: after a 404 or 405 without JSON-RPC in it, one C(GET) with
+    C(Accept: text/event-stream) is sent to the URL. An C(endpoint) event there means the legacy
+    transport; O(legacy_sse) decides whether its handshake is run (RV(results[].transport) is
+    C(sse)) or the target is reported unhealthy with the transport and endpoint named."
+  - "Time: every read and write gets only what is left of the attempt's time, so a server that
+    sends slowly cannot stretch it, and the whole check returns within O(deadline) plus half a
+    second whatever the servers do; a target still running then is reported as abandoned."
+  - "Retries are made only for what can change: connection errors, timeouts, HTTP 502, 503 and
+    504, and 429 with C(Retry-After) (waited for when it fits in the deadline). Any other failure
+    (404, 405, a redirect, a JSON-RPC error, a missing expected tool) is final at once."
   - Runs on the target host with the Python standard library only, so it can reach overlay
     addresses from a manager; targets need nothing installed.
   - Fails, after every target was checked, when any target is unhealthy, with one line per
@@ -74,7 +88,9 @@ options:
         choices: [auto, current, legacy]
         default: auto
       timeout:
-        description: Seconds one attempt (the whole handshake) may take.
+        description:
+          - Seconds one attempt (the whole handshake) may take, every read included.
+          - Capped at O(deadline) (with a warning).
         type: float
         default: 10
       expect_tools:
@@ -90,8 +106,17 @@ options:
           - Extra HTTP headers sent with every request, for example C(Authorization).
           - Never logged.
         type: dict
+      close_session:
+        description:
+          - For C(mcp), this target's O(close_session); unset, the module's option applies.
+        type: bool
   deadline:
-    description: Seconds for the whole check, all targets and retries included.
+    description:
+      - Seconds for the whole check, all targets and retries included. The module returns
+        within it plus half a second, whatever the servers do.
+      - With more targets than O(concurrency), a target that starts gets the time left divided
+        by the rounds of workers still to come (at least one second, or its timeout if
+        smaller); a target whose turn comes with less than that left is reported not checked.
     type: float
     default: 60
   retries:
@@ -113,8 +138,28 @@ options:
   ca_path:
     description: A CA bundle to verify C(https) targets against (for example a lab CA).
     type: path
+  close_session:
+    description:
+      - End an earlier-era session with C(DELETE) after the handshake, as the official clients
+        do.
+      - Set V(false) for periodic checks of servers whose session manager fails on it (mcp
+        1.9.x); each check then leaves a session for the server to expire.
+    type: bool
+    default: true
+  legacy_sse:
+    description:
+      - What to do with a target that turns out to serve the legacy HTTP+SSE transport
+        (C(GET) opens an event stream that announces an C(endpoint)).
+      - V(probe) runs the earlier-era handshake over it (POST to the announced same-origin
+        endpoint, answers read from the stream); the target is healthy when it completes.
+      - V(report) does not probe it; the target is unhealthy, with the transport and the
+        endpoint named, so servers not yet moved to Streamable HTTP are found.
+    type: str
+    choices: [probe, report]
+    default: probe
 notes:
-  - The legacy HTTP+SSE transport (C(GET /sse)) is not probed.
+  - For a target on the legacy HTTP+SSE transport give the stream's URL (usually C(/sse)); a
+    C(/mcp) URL on such a server answers 404 and is reported so.
 seealso:
   - name: MCP specification
     description: The protocol this module speaks.
@@ -138,6 +183,15 @@ EXAMPLES = r"""
         kind: http
     deadline: 60
   register: health
+
+- name: A periodic check that leaves sessions alone and flags servers still on HTTP+SSE
+  sophia.lambda_swarm.mcp_health:
+    targets:
+      - name: old_search
+        url: http://tasks.old_search:8000/sse
+    close_session: false
+    legacy_sse: report
+    deadline: 15
 
 - name: Print the table
   ansible.builtin.debug:
@@ -168,7 +222,9 @@ results:
       type: bool
       returned: always
     era:
-      description: The protocol era that answered (C(2026-07-28), C(2025-11-25), ...); null when none did.
+      description:
+        - The protocol era that answered (C(2026-07-28), C(2025-11-25), ...); null when none did.
+        - Kept, with the tools and the server's identity, when only O(targets[].expect_tools) failed.
       type: str
       returned: always
     protocol_version:
@@ -197,14 +253,15 @@ results:
       type: float
       returned: always
     attempts:
-      description: Attempts made.
+      description: Attempts made; null for a target abandoned at the deadline.
       type: int
       returned: always
     error:
       description:
-        - "What failed at which step (connect, discover, initialize, initialized, tools/list,
-          expect_tools, http): refused connection, HTTP status, content type, JSON-RPC code
-          and message, timeout, missing tool. Null when healthy."
+        - "What failed at which step (connect, discover, initialize, initialized, tools/list, sse,
+          expect_tools, http, queue, internal): refused connection, HTTP status, content type,
+          redirect and its Location, JSON-RPC code and message, timeout and what had arrived,
+          missing tool. Null when healthy."
       type: str
       returned: always
     error_step:
@@ -215,6 +272,50 @@ results:
       description: For C(http) targets, the status received.
       type: int
       returned: when kind is http and healthy
+    final_url:
+      description: For C(mcp), the URL that answered, after any same-origin 307/308.
+      type: str
+      returned: always (null unless the handshake completed)
+    transport:
+      description: For C(mcp), C(streamable-http) or C(sse) (the legacy HTTP+SSE transport).
+      type: str
+      returned: always (null unless the handshake completed)
+    seen:
+      description:
+        - For an unhealthy target, the latest exchange as it was seen; null when healthy, and
+          for a missing expected tool (the facts above say what was listed).
+      type: dict
+      returned: always
+      contains:
+        step:
+          description: The step of that exchange.
+          type: str
+        request:
+          description: Method and URL.
+          type: str
+        status:
+          description: HTTP status; null when no complete status line and headers came.
+          type: int
+        content_type:
+          description: The reply's content type.
+          type: str
+        location:
+          description: The C(Location) of a redirect.
+          type: str
+          returned: when the reply had one
+        first_bytes:
+          description: The first bytes of the body (of the reply, while its headers were incomplete).
+          type: str
+        bytes:
+          description: Bytes received in that exchange.
+          type: int
+        elapsed_ms:
+          description: Time from the request to the failure.
+          type: float
+    advice:
+      description: For an unhealthy target, what to do about it; null when healthy.
+      type: str
+      returned: always
 summary:
   description: Counts and timing of the whole check.
   returned: always
@@ -243,7 +344,10 @@ summary:
       type: list
       elements: str
 table:
-  description: The report as lines of a fixed-width table (name, ok, era, tools, latency, server or error).
+  description:
+    - The report as lines of a fixed-width table (name, ok, era, tools, latency, server or error).
+    - Under an unhealthy target, a C(seen:) line (request, status, content type, first bytes,
+      elapsed) and a C(do:) line (what to do).
   returned: always
   type: list
   elements: str
@@ -284,6 +388,11 @@ def _targets(module):
                 msg="targets[%d] (%s): expect_tools must be a list of tool names or a minimum count, got %r"
                 % (index, target["name"], expect)
             )
+        if target["timeout"] > module.params["deadline"]:
+            module.warn(
+                "targets[%d] (%s): timeout %s exceeds the deadline %s; capped at the deadline"
+                % (index, target["name"], target["timeout"], module.params["deadline"])
+            )
         targets.append({k: v for k, v in target.items() if v is not None})
     return targets
 
@@ -304,6 +413,7 @@ def main():
                     expect_tools=dict(type="raw"),
                     expect_status=dict(type="list", elements="int"),
                     headers=dict(type="dict", no_log=True),
+                    close_session=dict(type="bool"),
                 ),
             ),
             deadline=dict(type="float", default=60),
@@ -312,6 +422,8 @@ def main():
             concurrency=dict(type="int", default=64),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
+            close_session=dict(type="bool", default=True),
+            legacy_sse=dict(type="str", choices=["probe", "report"], default="probe"),
         ),
         supports_check_mode=True,
     )
@@ -325,6 +437,8 @@ def main():
         backoff=module.params["backoff"],
         concurrency=module.params["concurrency"],
         ssl_context=_ssl_context(module),
+        close_session=module.params["close_session"],
+        legacy_sse=module.params["legacy_sse"],
     )
     output = dict(changed=False, results=results, summary=summary, table=format_table(results))
     if summary["unhealthy"]:

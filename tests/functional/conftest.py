@@ -1,7 +1,7 @@
 """Real servers on 127.0.0.1 for the mcp_health tests: MCP servers from the `mcp` SDK
-(2.x and 1.x, each in its own cached venv made by tools/mcp-venvs.sh) and small raw
-servers that misbehave in the ways real deployments do. Everything is bounded in time
-and stopped at the end of the session."""
+(2.x, 1.x and 1.9.x, each in its own cached venv made by tools/mcp-venvs.sh) and small raw
+servers that misbehave in the ways real deployments do (hostile ones: hostile.py).
+Everything is bounded in time and stopped at the end of the session."""
 
 import contextlib
 import socket
@@ -42,7 +42,7 @@ class McpServers:
     def __init__(self):
         self.procs: list[subprocess.Popen] = []
 
-    def start(self, gen: int, *args: str) -> str:
+    def start(self, gen: int, *args: str, path: str = "/mcp") -> str:
         python = VENVS / f"mcp{gen}" / "bin" / "python"
         if not python.exists():
             pytest.skip("MCP SDK environments missing: run tools/mcp-venvs.sh (make test does)")
@@ -54,7 +54,7 @@ class McpServers:
         )
         self.procs.append(proc)
         proc.port = port  # type: ignore[attr-defined]
-        return f"http://127.0.0.1:{port}/mcp"
+        return f"http://127.0.0.1:{port}{path}"
 
     def wait_all(self) -> None:
         for proc in self.procs:
@@ -88,6 +88,30 @@ def mcp_urls():
     servers = McpServers()
     try:
         urls = {kind: servers.start(gen, *args) for kind, (gen, args) in SERVER_KINDS.items()}
+        servers.wait_all()
+        yield urls
+    finally:
+        servers.stop()
+
+
+OLD_SERVER_KINDS = {
+    # id: (sdk generation, args, path). mcp 1.9.x mounts Streamable HTTP at /mcp/ (POST /mcp
+    # is a 307 there); --transport sse is the legacy HTTP+SSE transport at /sse.
+    "mcp19-stateful-sse": (19, ["--name", "v19-stateful-sse"], "/mcp"),
+    "mcp19-stateless-json": (19, ["--stateless", "--json", "--name", "v19-stateless-json"], "/mcp"),
+    "mcp19-legacy-sse": (19, ["--transport", "sse", "--name", "v19-legacy-sse"], "/sse"),
+    "mcp1-legacy-sse": (1, ["--transport", "sse", "--name", "v1-legacy-sse"], "/sse"),
+}
+
+
+@pytest.fixture(scope="session")
+def old_mcp_urls():
+    """URL of one running server per OLD_SERVER_KINDS entry."""
+    servers = McpServers()
+    try:
+        urls = {
+            kind: servers.start(gen, *args, path=path) for kind, (gen, args, path) in OLD_SERVER_KINDS.items()
+        }
         servers.wait_all()
         yield urls
     finally:

@@ -118,7 +118,11 @@ def test_missing_expected_tool(mcp_urls):
     assert not result["ok"]
     assert result["error_step"] == "expect_tools"
     assert "missing expected tool(s): forget" in result["error"]
-    assert result["tools"] == [] and result["era"] is None  # an unhealthy result carries no facts
+    # the handshake succeeded: era, identity and tools are kept, only the verdict is no
+    assert result["era"] == "2025-11-25" and sorted(result["tools"]) == TOOLS
+    assert result["server_name"] == "v1-stateful-sse" and result["tool_count"] == 2
+    assert result["attempts"] == 1  # a missing tool does not come back by retrying
+    assert result["seen"] is None and "expect_tools" in result["advice"]
 
 
 def test_minimum_tool_count(mcp_urls):
@@ -141,7 +145,8 @@ def test_many_targets_at_once_in_order(mcp_urls, raw_urls):
 
 def _ansible_module(args: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible"), "localhost", "-m", "sophia.lambda_swarm.mcp_health",
+        [str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+         "-e", f"ansible_python_interpreter={sys.executable}", "-m", "sophia.lambda_swarm.mcp_health",
          "-a", json.dumps(args)],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
