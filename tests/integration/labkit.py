@@ -39,6 +39,11 @@ def hosts():
     return out
 
 
+def mcp_servers():
+    """The lab's MCP server registry (group_vars/all/stack.yml)."""
+    return yaml.safe_load((LAB_INVENTORY / "group_vars" / "all" / "stack.yml").read_text())["mcp_servers"]
+
+
 def first_manager():
     return next(name for name, h in hosts().items() if h["group"] == "managers")
 
@@ -69,6 +74,66 @@ def playbook(name, *extra, timeout=900):
         if m:
             recap[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
     return proc, recap
+
+
+def run_tool(tool, *args, cwd=None, timeout=300):
+    """An Ansible command-line tool of this venv; fails the test with its output."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / tool), *args],
+        cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, "%s %s: %s%s" % (
+        tool,
+        " ".join(args),
+        proc.stdout[-2000:],
+        proc.stderr[-2000:],
+    )
+    return proc
+
+
+def build_tarball(dest):
+    """The collection's tarball, built from this checkout as it is (a used one)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    run_tool("ansible-galaxy", "collection", "build", "--force", "--output-path", str(dest), str(ROOT))
+    (tarball,) = dest.glob("sophia-lambda_swarm-*.tar.gz")
+    return tarball
+
+
+def tree_digest(root):
+    """{relative path: sha256} of every file under root."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _recap(stdout):
+    recap = {}
+    for line in stdout.split("PLAY RECAP")[-1].splitlines():
+        m = re.match(r"^(\S+)\s+:\s+(ok=.*)$", line)
+        if m:
+            recap[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return recap
+
+
+def user_playbook(inventory, playbook, collections, cwd, timeout=900):
+    """ansible-playbook as a user runs it: from cwd (outside the checkout), the collection
+    from `collections` only, no ansible.cfg of the checkout (so no fact cache)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(collections),
+        ANSIBLE_CONFIG=str(cwd / "none.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_VAULT_IDENTITY_LIST="lab@%s" % (ROOT / "lab" / "vault-pass.sh"),
+        ANSIBLE_FORKS="10",
+    )
+    (cwd / "none.cfg").write_text("[defaults]\n")
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), playbook],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env,
+    )  # fmt: skip
+    return proc, _recap(proc.stdout)
 
 
 def _context():

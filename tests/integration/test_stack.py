@@ -6,7 +6,9 @@ redeploy and a restart of the node that holds its volume.
 Needs a running lab on which site.yml ran (`make lab-test` does both)."""
 
 import json
+import re
 import shutil
+import tarfile
 import time
 import uuid
 
@@ -59,10 +61,42 @@ def test_a_server_that_is_not_python_answers_through_the_gateway():
     assert lk.session_tool_text("js_tools", "add", {"numbers": [1, 2, 3.5]}) == "6.5"
 
 
+# what a used checkout holds that must never ship: state, keys, vault, caches
+NEVER_SHIPPED = re.compile(
+    r"(^|/)(\.lab|\.cache|\.collections|\.venv|\.ansible|\.pytest_cache|\.ruff_cache|\.lambda_swarm|"
+    r"artifacts|backups|__pycache__)(/|$)|inventory/lab/hosts\.yml$|vault\.yml$|\.key$|\.pyc$|\.tar\.gz$"
+)
+
+
+def test_the_tarball_of_the_used_checkout_holds_no_state():
+    """Built after the lab ran (keys, vault, reports, caches all present in the checkout)."""
+    assert (lk.STATE / "ca").is_dir() and (lk.LAB_INVENTORY / "group_vars" / "all" / "vault.yml").is_file()
+    tarball = lk.build_tarball(lk.ROOT / ".cache" / "dist")
+    with tarfile.open(tarball) as archive:
+        names = archive.getnames()
+    assert "roles/stack/tasks/main.yml" in names and "LICENSE" in names
+    shipped = [n for n in names if NEVER_SHIPPED.search(n)]
+    assert not shipped, shipped
+
+
 def test_second_run_of_site_changes_nothing():
-    proc, recap = lk.playbook("../site.yml")
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    """The second run is a user's: the collection built into a tarball from this (used)
+    checkout, installed into a collections path of its own, run as sophia.lambda_swarm.site
+    from a folder outside the checkout, with a copy of the lab inventory, no ansible.cfg (so
+    no fact cache either). It changes nothing, on the nodes or in the installed collection."""
+    tmp = lk.ROOT / ".cache" / "user"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tarball = lk.build_tarball(tmp / "dist")
+    collections = tmp / "collections"
+    lk.run_tool("ansible-galaxy", "collection", "install", "--no-deps", "-p", str(collections), str(tarball))
+    installed = collections / "ansible_collections" / "sophia" / "lambda_swarm"
+    before = lk.tree_digest(installed)
+    inventory = tmp / "work" / "inventory"
+    shutil.copytree(lk.LAB_INVENTORY, inventory)
+    proc, recap = lk.user_playbook(inventory, "sophia.lambda_swarm.site", collections, cwd=tmp / "work")
+    assert proc.returncode == 0, proc.stdout[-4000:]
     assert recap and all(r["changed"] == 0 for r in recap.values()), recap
+    assert lk.tree_digest(installed) == before, "the run wrote into the installed collection"
 
 
 def test_note_remembered_then_recalled_through_the_gateway():

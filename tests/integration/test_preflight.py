@@ -1,0 +1,64 @@
+"""site.yml refuses a broken project or a missing vault variable in preflight, before any
+task on any node, naming the file and line (or the variable and where to set it); and
+health.yml checks every server of the deployed stack with no extra variables.
+
+Needs a running lab on which site.yml ran (`make lab-test` does both)."""
+
+import json
+import re
+import shutil
+
+import labkit as lk
+import pytest
+
+pytestmark = pytest.mark.skipif(not lk.lab_up(), reason="no lab: run `make lab` first")
+
+
+def node_tasks(stdout):
+    """Task result lines of lab nodes (ok/changed/failed/skipping: [lswarm-...])."""
+    return re.findall(r"^(?:ok|changed|failed|fatal|skipping): \[(lswarm-[^\]\s]+)", stdout, re.MULTILINE)
+
+
+def test_a_broken_build_path_stops_site_in_preflight():
+    target = lk.ROOT / ".cache" / "projects" / "broken-copy"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(
+        lk.ROOT / "examples" / "mcp-project", target, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    dockerfile = target / "backend" / "mcp_servers" / "ai_memory" / "Dockerfile"
+    lines = dockerfile.read_text().splitlines(keepends=True)
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith("COPY backend/core/"))
+    lines[line - 1] = lines[line - 1].replace("backend/core/", "backend/kore/", 1)
+    dockerfile.write_text("".join(lines))
+    proc, recap = lk.playbook("../site.yml", "-e", f"stack_project_dir={target}", timeout=300)
+    assert proc.returncode != 0
+    assert f"backend/mcp_servers/ai_memory/Dockerfile:{line}" in proc.stdout, proc.stdout[-3000:]
+    assert "backend/kore" in proc.stdout
+    assert set(recap) == {"localhost"}, recap
+    assert not node_tasks(proc.stdout), node_tasks(proc.stdout)
+
+
+def test_a_missing_vault_variable_is_named_before_any_host_changes():
+    secrets = [
+        {"name": "signer_key", "source": "value", "value": "x" * 20},
+        {"name": "signer_api_token", "source": "vault", "value": "{{ vault_warehouse_password }}"},
+    ]
+    proc, recap = lk.playbook("../site.yml", "-e", json.dumps({"secrets_list": secrets}), timeout=300)
+    assert proc.returncode != 0
+    assert "secrets_list[1] (signer_api_token) value needs vault_warehouse_password" in proc.stdout, (
+        proc.stdout[-3000:]
+    )
+    assert "vault.yml" in proc.stdout  # where to set it
+    assert set(recap) == {"localhost"}, recap
+    assert not node_tasks(proc.stdout)
+
+
+def test_health_playbook_checks_the_deployed_stack_by_default():
+    proc, _ = lk.playbook("health.yml", timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    report = json.loads((lk.ARTIFACTS / "health-check.json").read_text())
+    names = {r["name"]: r for r in report["results"]}
+    expected = {s["name"] for s in lk.mcp_servers()}
+    assert set(names) == expected and all(r["ok"] for r in names.values()), names
+    # expect_tools of the registry travelled with the targets
+    assert {"reverse", "add"} <= set(names["js_tools"]["tools"])
