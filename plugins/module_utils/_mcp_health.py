@@ -134,6 +134,8 @@ class Trace:
     def first_bytes(self) -> str:
         """The first bytes of the body, or of the reply while its headers are incomplete."""
         head, sep, body = self.wire.partition(b"\r\n\r\n")
+        if sep and b"transfer-encoding: chunked" in head.lower():
+            body = dechunk(body)
         shown = body if sep and self.status is not None else head
         text = shown[:SNIPPET].decode("utf-8", "replace")
         return text + ("..." if len(shown) > SNIPPET else "")
@@ -151,6 +153,22 @@ class Trace:
 
 
 # --- wire helpers (pure) -----------------------------------------------------------
+
+
+def dechunk(data: bytes) -> bytes:
+    """The payload of the complete chunks at the start of a chunked body (best effort)."""
+    out = b""
+    for _ in range(len(data)):
+        size_line, sep, rest = data.partition(b"\r\n")
+        try:
+            size = int(size_line.split(b";")[0].strip() or b"x", 16)
+        except ValueError:
+            return out
+        if not sep or size == 0:
+            return out
+        out += rest[:size]
+        data = rest[size + 2 :]
+    return out
 
 
 def modern_request(request_id, method, params=None):
@@ -332,7 +350,9 @@ def advice_for(step: Optional[str], reason: str, status: Optional[int]) -> str:
         return "this URL refuses POST: point the target at the server's MCP endpoint"
     if status == 429:
         return "the server is rate limiting: check less often or raise its limit"
-    if "not json-rpc" in text or "not valid json" in text:
+    if "larger than" in text:
+        return "the reply never ends or is far too large: check what the server sends at this URL"
+    if "not json-rpc" in text or "not valid json" in text or "no json-rpc response" in text:
         return "something other than an MCP server answered: check the URL and the gateway's route"
     if "json-rpc error" in text:
         return "the server refused the request: read its error message and its logs"
@@ -700,7 +720,8 @@ def _rpc_failure(step, status, error, prefix=""):
     """A JSON-RPC error answer as a ProbeError (no 404 hint: the path is an MCP endpoint)."""
     return ProbeError(step, "%sHTTP %d, %s%s" % (prefix, status, describe_rpc_error(error),
                                                  status_hint(status, jsonrpc=True)),
-                      retry=status in RETRY_STATUSES)  # fmt: skip
+                      retry=status in RETRY_STATUSES,
+                      advice="the MCP server answered with an error: read it and its logs")  # fmt: skip
 
 
 def _list_tools(channel, deadline, make_request):
