@@ -1,20 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Imports follow the documentation, as ansible-test wants for plugins.
+# ruff: noqa: E402
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-import time
-
-from ansible.errors import AnsibleParserError
-from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.urls import open_url
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.display import Display
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _lambda_cloud as lc
 
 DOCUMENTATION = r"""
 ---
@@ -122,6 +114,16 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/lambda-inventory
 cache_timeout: 300
 """
+
+import time
+
+from ansible.errors import AnsibleParserError
+from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _lambda_cloud as lc
 
 display = Display()
 
