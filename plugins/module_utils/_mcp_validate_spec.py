@@ -48,8 +48,13 @@ ARGUMENT_SPEC = dict(
             cpus=dict(type="raw"),
             memory=dict(type="raw"),
             health=dict(type="dict"),
+            image=dict(type="str"),
         ),
     ),
+    scope_exclude=dict(type="list", elements="str", default=[]),
+    scope_include=dict(type="list", elements="str", default=[]),
+    python_version=dict(type="str"),
+    shell_check=dict(type="bool", default=True),
     fail_on=dict(type="str", choices=["error", "warning"], default="error"),
     sarif_path=dict(type="path"),
     report_path=dict(type="path"),
@@ -66,6 +71,10 @@ def run(params):
         dockerfile_globs=params.get("dockerfile_globs"),
         script_globs=params.get("script_globs"),
         servers=servers,
+        include=params.get("scope_include"),
+        exclude=params.get("scope_exclude"),
+        python_version=params.get("python_version"),
+        shell_check=params.get("shell_check", True),
     )
     for path, document in ((params.get("report_path"), result), (params.get("sarif_path"), to_sarif(result))):
         if path:
@@ -75,8 +84,8 @@ def run(params):
             with open(path, "w") as handle:
                 json.dump(document, handle, indent=2, sort_keys=True)
                 handle.write("\n")
-    output = dict(changed=False, table=format_table(result["findings"]), **result)
     failing = reaches(result["findings"], params["fail_on"])
+    output = dict(changed=False, table=format_table(result["findings"]), failing=len(failing), **result)
     if not failing:
         return output, None
     lines = [

@@ -68,18 +68,40 @@ def test_missing_project_dir_is_a_clear_error():
 def test_validate_playbook_writes_both_reports(tmp_path):
     # no server registry: the lab inventory's (the example project's) does not describe this fixture
     proc = run(str(BIN / "ansible-playbook"), "playbooks/validate.yml", "-e", f"mcp_project_dir={FIXTURES / 'clean'}",
-               "-e", f"mcp_validate_artifacts={tmp_path}", "-e", '{"mcp_servers": []}')  # fmt: skip
+               "-e", f"mcp_validate_report_dir={tmp_path}", "-e", '{"mcp_servers": []}')  # fmt: skip
     assert proc.returncode == 0, proc.stdout
     assert "no findings" in proc.stdout
     assert json.loads((tmp_path / "mcp-validate.json").read_text())["findings"] == []
     assert json.loads((tmp_path / "mcp-validate.sarif").read_text())["runs"][0]["results"] == []
 
 
+def test_validate_playbook_prints_the_table_once_and_no_result_dump(tmp_path):
+    proc = run(str(BIN / "ansible-playbook"), "playbooks/validate.yml", "-e", f"mcp_project_dir={FIXTURES / 'broken'}",
+               "-e", f"mcp_validate_report_dir={tmp_path}", "-e", '{"mcp_servers": []}')  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stdout.count("docker-compose.yml:3  service ai_memory builds") == 1, proc.stdout
+    assert "13 finding(s) at or above 'error'" in proc.stdout
+    assert '"findings"' not in proc.stdout and "findings:" not in proc.stdout  # no result dump
+    assert f"Reports: {tmp_path}/mcp-validate.json" in " ".join(proc.stdout.split())
+    assert json.loads((tmp_path / "mcp-validate.json").read_text())["summary"]["by_severity"]["error"] == 13
+
+
+def test_validate_playbook_checks_the_example_with_the_lab_registry(tmp_path):
+    # the lab inventory's registry describes examples/mcp-project: built from the root, no error
+    proc = run(str(BIN / "ansible-playbook"), "playbooks/validate.yml", "-i", "inventory/lab",
+               "-e", f"mcp_project_dir={ROOT / 'examples' / 'mcp-project'}",
+               "-e", f"mcp_validate_report_dir={tmp_path}")  # fmt: skip
+    assert proc.returncode == 0, proc.stdout
+    report = json.loads((tmp_path / "mcp-validate.json").read_text())
+    assert report["summary"]["by_severity"]["error"] == 0
+    assert {s["name"] for s in report["servers"] if s["source"] == "declared"} >= {"ai_memory", "signer"}
+
+
 def _inventory(tmp_path: Path) -> Path:
     # Hosts on a closed loopback port: if anything tried to reach them it would show.
     hosts = {
         "m1": {"ansible_host": "127.0.0.1", "ansible_port": 1},
-        "w1": {"ansible_host": "127.0.0.1", "ansible_port": 1},
+        "w1": {"ansible_host": "127.0.0.2", "ansible_port": 1},  # preflight wants one address a node
     }
     data = {
         "all": {
