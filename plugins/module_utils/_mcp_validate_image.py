@@ -445,15 +445,19 @@ def _check_module(image, dotted, attribute, extra, rel, line, what, modules):
     label = "%s %s%s" % (what, dotted, ":" + attribute if attribute else "")
     if found is None:
         close = closest_module(dotted, image.modules())
+        left_out = left_in_context(image, dotted)
         top_owned = modules.owns_top_level(dotted, [image.context])
         if not close and image.workdir is None:
             close = modules.closest(dotted)
-        if not close and not top_owned:
+        if not close and not left_out and not top_owned:
             return []  # neither near anything the image holds nor the project's: a base-image module
-        if close:
+        if left_out:
+            hint = "%s is in the build context but not copied where the command runs; COPY it to %s" % (
+                left_out,
+                image.workdir or "the working directory",
+            )
+        elif close:
             hint = "did you mean %s?" % close
-        elif modules.resolve(dotted, [image.context]):
-            hint = "%s is in the project but not copied into the image; COPY it or fix WORKDIR" % dotted
         else:
             hint = "copy it into the image or fix the module path"
         return [
@@ -483,6 +487,24 @@ def _check_module(image, dotted, attribute, extra, rel, line, what, modules):
         except SyntaxError:
             pass  # reported as python-syntax for that file
     return []
+
+
+def left_in_context(image, dotted: str) -> Optional[str]:
+    """A file of the build context that would be ``dotted`` had it been copied (the
+    nearest one), or None."""
+    tail = dotted.replace(".", "/")
+    prefix = image.context + "/" if image.context else ""
+    hits = [
+        f
+        for f in image.project.files
+        if f.startswith(prefix)
+        and (
+            f.endswith("/" + tail + ".py")
+            or f == prefix + tail + ".py"
+            or f.endswith("/" + tail + "/__init__.py")
+        )
+    ]
+    return min(hits, key=len) if hits else None
 
 
 def _check_file(image, path, rel, line, what):
@@ -536,9 +558,10 @@ def _check_script(image, word, rel, line, what, modules):
             "%s (console script %s)" % (what, word),
             modules,
         )
-    close = difflib.get_close_matches(word, list(scripts), n=1, cutoff=0.75)
+    head = re.split(r"[-_.]", word)[0]
+    close = [c for c in difflib.get_close_matches(word, list(scripts), n=3, cutoff=0.6) if c.startswith(head)]
     if not close:
-        return []
+        return []  # some other program of the image
     return [
         finding(
             "console-script-missing",
