@@ -158,7 +158,7 @@ class Trace:
 def dechunk(data: bytes) -> bytes:
     """The payload of the complete chunks at the start of a chunked body (best effort)."""
     out = b""
-    for _ in range(len(data)):
+    for _chunk in range(len(data)):
         size_line, sep, rest = data.partition(b"\r\n")
         try:
             size = int(size_line.split(b";")[0].strip() or b"x", 16)
@@ -1041,7 +1041,7 @@ def check_all(targets, deadline_s=60.0, retries=2, backoff=0.5, concurrency=None
         prepared.append(full)
     count = len(prepared)
     workers = max(1, min(count or 1, int(concurrency or DEFAULT_CONCURRENCY)))
-    traces = [Trace() for _ in prepared]
+    traces = [Trace() for _target in prepared]
     results = [None] * count  # type: List[Optional[Dict[str, Any]]]
     state = {"next": 0, "done": 0}
     cond = threading.Condition()
@@ -1072,7 +1072,7 @@ def check_all(targets, deadline_s=60.0, retries=2, backoff=0.5, concurrency=None
                 state["done"] += 1
                 cond.notify_all()
 
-    for _ in range(workers):
+    for _worker in range(workers):
         thread = threading.Thread(target=work, name="mcp_health", daemon=True)  # abandoned at exit
         thread.start()
     with cond:

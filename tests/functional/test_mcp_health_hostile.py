@@ -212,7 +212,7 @@ def test_skipping_delete_keeps_an_mcp19_stateful_server_healthy():
     try:
         url = servers.start(19, "--name", "v19-delete")
         servers.wait_all()
-        for _ in range(3):
+        for _check in range(3):
             result = check_all(
                 [{"name": "a", "url": url}], deadline_s=DEADLINE, retries=0, close_session=False
             )[0][0]
