@@ -31,8 +31,8 @@ ARGUMENT_SPEC = {
     "min_key_length": {"type": "int", "default": 16},
 }
 VAULT_HINT = (
-    "set it in the inventory (a vault-encrypted group_vars/all/vault.yml for secrets: "
-    "ansible-vault create inventory/NAME/group_vars/all/vault.yml) or pass it with -e"
+    "set it in the inventory (for a secret, in a vault-encrypted %s: "
+    "ansible-vault create --vault-id NAME@prompt %s) or pass it with -e"
 )
 
 
@@ -49,11 +49,15 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         hostvars = task_vars["hostvars"]
         problems = []
+        context = args["context_host"] or (args["hosts"][0] if args["hosts"] else None)
+        inventory_dir = hostvars.raw_get(context).get("inventory_dir") if context else None
+        vault_file = os.path.join(str(inventory_dir or "inventory/NAME"), "group_vars", "all", "vault.yml")
+        hint = VAULT_HINT % (vault_file, vault_file)
 
         def templar_of(host):
             return self._templar.copy_with_new_env(available_variables=hostvars.raw_get(host))
 
-        def resolve(templar, value, where, hint=VAULT_HINT):
+        def resolve(templar, value, where):
             try:
                 return templar.template(value)
             except AnsibleError as exc:
@@ -72,7 +76,6 @@ class ActionModule(ActionBase):
             hosts.append({"name": host, "address": address})
         problems.extend(check_hosts(hosts))
 
-        context = args["context_host"] or (args["hosts"][0] if args["hosts"] else None)
         if context is not None:
             raw = hostvars.raw_get(context)
             templar = templar_of(context)
@@ -80,7 +83,7 @@ class ActionModule(ActionBase):
                 problems.extend(self._secrets(raw, templar, resolve, args["min_key_length"]))
             for name in args["required"]:
                 if name not in raw:
-                    problems.append("%s is not defined; %s" % (name, VAULT_HINT))
+                    problems.append("%s is not defined; %s" % (name, hint))
                     continue
                 with contextlib.suppress(_Unresolved):
                     resolve(templar, raw[name], name)
