@@ -70,7 +70,10 @@ def mcp(path):
     with open(path) as handle:
         targets = json.load(handle)
     full = [dict({"kind": "mcp", "era": "auto", "timeout": 5.0}, **t) for t in targets]
-    results, _summary = check_all(full, deadline_s=20.0, retries=1, ssl_context=ssl.create_default_context())
+    # periodic: no session DELETE (it breaks mcp 1.9.x stateful session managers)
+    results, _summary = check_all(
+        full, deadline_s=20.0, retries=1, ssl_context=ssl.create_default_context(), close_session=False
+    )
     return _metrics.mcp_samples(results)
 
 
