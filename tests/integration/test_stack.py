@@ -88,8 +88,19 @@ def test_second_run_of_site_changes_nothing():
     shutil.rmtree(tmp, ignore_errors=True)
     tarball = lk.build_tarball(tmp / "dist")
     collections = tmp / "collections"
-    lk.run_tool("ansible-galaxy", "collection", "install", "--force", "--no-deps", "-p", str(collections), str(tarball))
-    assert (collections / "ansible_collections" / "sophia" / "lambda_swarm" / "playbooks" / "site.yml").is_file()
+    lk.run_tool(
+        "ansible-galaxy",
+        "collection",
+        "install",
+        "--force",
+        "--no-deps",
+        "-p",
+        str(collections),
+        str(tarball),
+    )
+    assert (
+        collections / "ansible_collections" / "sophia" / "lambda_swarm" / "playbooks" / "site.yml"
+    ).is_file()
     installed = collections / "ansible_collections" / "sophia" / "lambda_swarm"
     before = lk.tree_digest(installed)
     inventory = tmp / "work" / "inventory"
