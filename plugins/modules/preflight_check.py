@@ -50,7 +50,9 @@ options:
     elements: str
     required: true
   context_host:
-    description: The host whose variables hold C(secrets_list) and the other values; the first of O(hosts) when not given.
+    description:
+      - The host whose variables hold C(secrets_list) and the other values.
+      - The first of O(hosts) when not given.
     type: str
   secrets:
     description: Check C(secrets_list) and C(secrets_version_key).
@@ -86,7 +88,7 @@ problems:
   type: list
   elements: str
   sample:
-    - "secrets_list[2] (warehouse_password) value needs vault_warehouse_password, which is not defined; set it in ..."
+    - "secrets_list[2] (warehouse_password) value needs vault_warehouse_password, which is not defined; ..."
 checked_hosts:
   description: How many hosts were checked.
   returned: always
