@@ -53,6 +53,17 @@ KEYS = frozenset(
 HEALTH_KEYS = frozenset(["expect_tools", "interval", "timeout", "retries", "start_period", "test"])
 
 
+# forward-secret AEAD suites for TLS 1.2 (no RSA key exchange, no CBC)
+TLS12_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+)
+
+
 class RegistryError(ValueError):
     """A bad entry of mcp_servers: the message names the entry, the key and the fix."""
 
@@ -63,7 +74,7 @@ def _err(index, name, key, problem, fix):
 
 def normalize(servers, secret_names=None):
     """Check the registry and fill defaults. ``secret_names``: names the secrets role declares."""
-    out, seen, ports = [], set(), {}
+    out, seen, ports, upstreams = [], set(), {}, {}
     for index, given in enumerate(servers or []):
         entry = dict(given or {})
         name = entry.get("name")
@@ -71,6 +82,16 @@ def normalize(servers, secret_names=None):
             raise _err(
                 index, name, "name", "is missing or invalid", "use lower-case letters, digits, '_' or '-'"
             )
+        upstream = name.replace("-", "_")
+        if upstream in upstreams and upstreams[upstream] != name:
+            raise _err(
+                index,
+                name,
+                "name",
+                "gives the gateway the same upstream (mcp_%s) as %r" % (upstream, upstreams[upstream]),
+                "rename one of the two (names differing only in '-' and '_' collide)",
+            )
+        upstreams[upstream] = name
         if name in seen or name == "gateway":
             raise _err(
                 index,
@@ -385,6 +406,7 @@ def gateway_conf(servers, opts=None):
         "events { worker_connections 1024; }",
         "http {",
         "    access_log /dev/stdout;",
+        "    server_tokens off;",
         "    client_body_temp_path /tmp/nginx-body;",
         "    proxy_temp_path /tmp/nginx-proxy;",
         "    fastcgi_temp_path /tmp/nginx-fastcgi;",
@@ -419,6 +441,11 @@ def gateway_conf(servers, opts=None):
         "        ssl_certificate /run/secrets/gateway.crt;",
         "        ssl_certificate_key /run/secrets/gateway.key;",
         "        ssl_protocols TLSv1.2 TLSv1.3;",
+        "        # TLS 1.2 only with forward-secret (ECDHE) AEAD suites; TLS 1.3's are all forward-secret",
+        "        ssl_ciphers %s;" % ":".join(TLS12_CIPHERS),
+        "        ssl_prefer_server_ciphers off;",
+        "        ssl_session_tickets off;",
+        '        add_header Strict-Transport-Security "max-age=31536000" always;',
         '        location = /healthz { default_type text/plain; return 200 "ok\\n"; }',
     ]
     for entry in ordered:

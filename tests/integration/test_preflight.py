@@ -62,3 +62,26 @@ def test_health_playbook_checks_the_deployed_stack_by_default():
     assert set(names) == expected and all(r["ok"] for r in names.values()), names
     # expect_tools of the registry travelled with the targets
     assert {"reverse", "add"} <= set(names["js_tools"]["tools"])
+
+
+def test_teardown_of_a_worker_without_the_confirmation_changes_nothing():
+    """The confirmation guards every destructive play, not only the one on managers[0]:
+    `-l <worker>` skips that one, and the worker's own plays must refuse too."""
+    worker = next(name for name, h in lk.hosts().items() if h["group"] == "workers")
+    volumes = lk.on_node(worker, "volume", "ls", "-q").stdout
+    proc, recap = lk.playbook(
+        "teardown.yml",
+        "-l",
+        worker,
+        "-e",
+        "teardown_volumes=true",
+        "-e",
+        "teardown_leave_swarm=true",
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    assert "Confirm with -e teardown_confirm=mcp; nothing was changed." in " ".join(proc.stdout.split())
+    assert recap and all(r["changed"] == 0 for r in recap.values()), recap
+    assert lk.on_node(worker, "volume", "ls", "-q").stdout == volumes
+    state = lk.on_node(worker, "info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
+    assert state == "active"

@@ -238,3 +238,26 @@ def test_validate_servers_uses_the_stack_build_rules_and_skips_images():
             "context": ".",
         }
     ]
+
+
+def test_names_that_collide_in_the_gateway_are_refused_with_both_names():
+    servers = [
+        {"name": "a-b", "path": "p", "module": "m", "port": 8001},
+        {"name": "a_b", "path": "q", "module": "m", "port": 8002},
+    ]
+    with pytest.raises(
+        st.RegistryError, match=r"mcp_servers\[1\] \(a_b\).*same upstream \(mcp_a_b\) as 'a-b'"
+    ):
+        st.normalize(servers)
+
+
+def test_gateway_tls_is_forward_secret_and_quiet():
+    conf = st.gateway_conf(st.normalize(SERVERS))
+    assert "server_tokens off;" in conf
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf
+    ciphers = next(line for line in conf.splitlines() if "ssl_ciphers" in line)
+    assert all(
+        c.startswith("ECDHE-") and ("GCM" in c or "CHACHA20" in c)
+        for c in ciphers.split()[1].rstrip(";").split(":")
+    )
+    assert 'Strict-Transport-Security "max-age=31536000" always' in conf
