@@ -48,7 +48,8 @@ def lookup(expr, esc_path, token="pul-test-token"):
     env.pop("PULUMI_ACCESS_TOKEN", None)
     if token:
         env["PULUMI_ACCESS_TOKEN"] = token
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible"), "localhost", "-m", "ansible.builtin.debug",
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+                           "-m", "ansible.builtin.debug",
                            "-a", "msg={{ %s }}" % expr], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120,
                           check=False)  # fmt: skip
     return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
