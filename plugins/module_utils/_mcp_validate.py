@@ -68,13 +68,14 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
     to_sarif,
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_scripts import (
-    PREFILTER,
     CommandScan,
+    mentions,
     scan_config,
     scan_python,
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_servers import RegistryChecks
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_shell import (  # noqa: F401
+    BashCheck,
     bash_syntax,
     command_module_refs,
     is_shell_script,
@@ -159,6 +160,8 @@ class Validator(RegistryChecks):
         self.plans: List[Plan] = []
         self.servers: List[dict] = []
         self.shell_scripts: List[str] = []
+        self._images = {}
+        self._bash = None
 
     def add(self, *args, **kwargs):
         self.findings.append(finding(*args, **kwargs))
@@ -179,7 +182,15 @@ class Validator(RegistryChecks):
             scan, plans = scan_workflow(project, rel, data, self.findings)
             self.scans.append(scan)
             self.plans.extend(plans)
-        self.scan_files(scripts)
+        try:
+            self.scan_files(scripts)
+            return self._run_checks(compose_files)
+        finally:
+            if self._bash is not None:
+                self._bash.results()  # reaped and its copies removed, whatever happened
+
+    def _run_checks(self, compose_files: List[str]) -> dict:
+        project = self.project
         usage = self.resolve_references(set(compose_files))
         compose_files += sorted(
             f for f in usage["referenced"] if f not in compose_files and project.in_scope(f)
@@ -201,6 +212,7 @@ class Validator(RegistryChecks):
         self.check_dockerfiles(checker.contexts)
         self.check_python_sources()
         self.check_shell_syntax()
+        self._bash = None
         self.findings.extend(project.findings)
         findings = group(self.findings)
         return {
@@ -222,6 +234,17 @@ class Validator(RegistryChecks):
                 )
                 if text and is_shell_script(rel, text[:64].encode("utf-8", "replace")):
                     scripts.append(rel)
+        for rel in scripts:  # bash -n runs in the background while the scan goes on
+            base = os.path.basename(rel)
+            text = project.text(rel)
+            head = (text or "")[:64].encode("utf-8", "replace")
+            if (
+                text is not None
+                and not rel.endswith(".py")
+                and (base == ".envrc" or is_shell_script(rel, head))
+            ):
+                self.shell_scripts.append(rel)
+        self.start_shell_check()
         for rel in scripts:
             text = project.text(rel)
             if text is None:
@@ -233,7 +256,7 @@ class Validator(RegistryChecks):
             base = os.path.basename(rel)
             scan = CommandScan(rel, bases)
             if rel.endswith(".py"):
-                if PREFILTER.search(text) or "module" in text:
+                if mentions(text) or "module" in text:
                     with contextlib.suppress(SyntaxError, ValueError):  # python-syntax reports it
                         scan_python(scan, ast.parse(text))
             elif base in ("Makefile", "makefile", "GNUmakefile") or base.endswith(".mk"):
@@ -246,8 +269,6 @@ class Validator(RegistryChecks):
             elif base in ("Justfile", "justfile", ".envrc") or is_shell_script(
                 rel, text[:64].encode("utf-8", "replace")
             ):
-                if base not in ("Justfile", "justfile"):
-                    self.shell_scripts.append(rel)
                 scan.shell(text)
             else:
                 scan.bases = [directory, ""] if directory else [""]
@@ -353,9 +374,14 @@ class Validator(RegistryChecks):
     # Dockerfiles and images ---------------------------------------------------------
 
     def image_for(self, plan: Plan):
-        if plan.dockerfile == STANDARD:
-            return standard_image(self.project, plan.context)
-        return build_image(self.project, plan.dockerfile, plan.context, plan.args)
+        """The image model of a plan, built once per Dockerfile, context and arguments."""
+        key = (plan.dockerfile, plan.context, tuple(sorted((str(k), str(v)) for k, v in plan.args.items())))
+        if key not in self._images:
+            if plan.dockerfile == STANDARD:
+                self._images[key] = standard_image(self.project, plan.context)
+            else:
+                self._images[key] = build_image(self.project, plan.dockerfile, plan.context, plan.args)
+        return self._images[key]
 
     def check_dockerfiles(self, built_folders=()) -> None:
         """Each Dockerfile against each of its plans. One with none: a folder some build
@@ -517,18 +543,25 @@ class Validator(RegistryChecks):
                 )
                 self.add(code, rel, line, message, hint)
 
-    def check_shell_syntax(self) -> None:
+    def start_shell_check(self) -> None:
         scripts = [rel for rel in self.shell_scripts if self.project.text(rel) is not None]
-        if not self.shell_check or not scripts:
+        self._bash = (
+            BashCheck([(rel, self.project.text(rel)) for rel in scripts])
+            if self.shell_check and scripts
+            else None
+        )
+
+    def check_shell_syntax(self) -> None:
+        if self._bash is None:
             return
-        errors = bash_syntax([(rel, self.project.text(rel)) for rel in scripts])
+        errors = self._bash.results()
         if errors is None:
             self.add(
                 "shell-syntax-unchecked",
-                scripts[0],
+                self.shell_scripts[0],
                 None,
                 "bash is not installed where the validation runs; %d shell script(s) not checked"
-                % len(scripts),
+                % len(self.shell_scripts),
                 "install bash to check shell syntax",
             )
             return

@@ -492,18 +492,14 @@ def _check_module(image, dotted, attribute, extra, rel, line, what, modules):
 def left_in_context(image, dotted: str) -> Optional[str]:
     """A file of the build context that would be ``dotted`` had it been copied (the
     nearest one), or None."""
-    tail = dotted.replace(".", "/")
+    parts = dotted.split(".")
     prefix = image.context + "/" if image.context else ""
-    hits = [
-        f
-        for f in image.project.files
-        if f.startswith(prefix)
-        and (
-            f.endswith("/" + tail + ".py")
-            or f == prefix + tail + ".py"
-            or f.endswith("/" + tail + "/__init__.py")
-        )
-    ]
+    hits = []
+    for name, tail in ((parts[-1] + ".py", parts[:-1]), ("__init__.py", parts)):
+        for f in image.project.by_name.get(name, ()):
+            folders = f.split("/")[:-1]
+            if f.startswith(prefix) and folders[len(folders) - len(tail) :] == tail:
+                hits.append(f)
     return min(hits, key=len) if hits else None
 
 

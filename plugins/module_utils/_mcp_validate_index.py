@@ -153,6 +153,9 @@ class Project:
         self.dockerignore = [r for r in self._ignore_rules(".dockerignore") if r[0] not in _KEEP_IN_SCOPE]
         self._walk()
         self.file_set = set(self.files)
+        self.by_name = {}  # base name -> files
+        for rel in self.files:
+            self.by_name.setdefault(os.path.basename(rel), []).append(rel)
 
     def _ignore_rules(self, name):
         path = os.path.join(self.root, name)

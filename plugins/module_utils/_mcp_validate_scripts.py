@@ -22,6 +22,7 @@ from typing import List
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_shell import (
     expand_word,
+    is_prose,
     logical_lines,
     simple_commands,
     split_words,
@@ -29,10 +30,17 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
     strip_wrappers,
 )
 
+# Words a line must hold to matter (compose files, Dockerfiles, launchers), matched on the
+# lower-cased text: a case-sensitive alternation is ten times faster than re.IGNORECASE.
 PREFILTER = re.compile(
-    r"docker|podman|buildah|compose|python|pypy|uvicorn|gunicorn|hypercorn|daphne|\.ya?ml|ockerfile|stack",
-    re.I,
+    r"docker|podman|buildah|compose|python|pypy|uvicorn|gunicorn|hypercorn|daphne|\.ya?ml|ockerfile|stack"
 )
+
+
+def mentions(text: str) -> bool:
+    return PREFILTER.search(text.lower()) is not None
+
+
 PROSE = {
     "echo",
     "printf",
@@ -271,8 +279,9 @@ class CommandScan:
 
     def shell(self, text: str, first_line: int = 1, makefile: bool = False) -> None:
         """Every command of a shell text (a script, a recipe, a CI ``run:``)."""
-        for line, logical in logical_lines(text, makefile):
-            if not PREFILTER.search(logical) and ">" not in logical and "tee" not in logical:
+        # only lines naming what matters (compose files, Dockerfiles, launchers) are read
+        for line, logical in logical_lines(text, makefile, PREFILTER):
+            if is_prose(logical) and ">" not in logical:
                 continue
             words = split_words(logical.replace("$$", "$") if makefile else logical)
             for argv, targets in simple_commands(words):
@@ -290,7 +299,7 @@ def scan_python(scan: CommandScan, tree) -> None:
     for node in ast.walk(tree):
         if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
             words = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
-            if len(words) == len(node.elts) and len(words) >= 2 and PREFILTER.search(" ".join(words[:3])):
+            if len(words) == len(node.elts) and len(words) >= 2 and mentions(" ".join(words[:3])):
                 scan.command(words, node.lineno)
         elif isinstance(node, ast.Call):
             func = node.func

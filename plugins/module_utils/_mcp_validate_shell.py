@@ -14,9 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bisect
+import itertools
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -41,7 +42,22 @@ KEYWORDS = {
     "function",
 }
 WRAPPERS = {"sudo", "exec", "command", "nohup", "nice", "builtin", "eval", "xargs"}
-REDIRECTS = {">", ">>", ">|", "&>", "&>>", "1>", "2>"}
+PROSE_WORDS = {
+    "echo",
+    "printf",
+    "print",
+    "log",
+    "info",
+    "warn",
+    "error",
+    "die",
+    "say",
+    "logger",
+    "[",
+    "[[",
+    "local",
+}
+REDIRECTS = {">", ">>", ">|", "&>", "&>>"}
 _PARAM_DEFAULT = re.compile(r"^\$\{\w+:?[-=]([^}]*)\}$")
 _SHEBANG = re.compile(rb"^#!\s*(?:/usr)?/bin/(?:env\s+)?(?:ba)?sh\b")
 
@@ -56,16 +72,47 @@ def expand_word(word: str) -> Optional[str]:
     return None
 
 
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<comment>\#.*)"""
+    r"""|(?P<op>&>>|<<<|<<-|&&|\|\||;;|\|&|&>|>>|>\||>&|<&|<<|[;&|()<>])"""
+    r"""|(?P<word>(?:[^\s'"\\;&|()<>]+|'[^']*'|"(?:[^"\\]|\\.)*"|\\.)+))"""
+)
+_PLAIN = re.compile(r"""&>>|<<<|<<-|&&|\|\||;;|\|&|&>|>>|>\||>&|<&|<<|[;&|()<>]|[^\s;&|()<>]+""")
+_PART = re.compile(r"""'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)|([^'"\\]+)""")
+_DQ_ESCAPE = re.compile(r"""\\([\\"$`])""")
+
+
+def _unquote(word: str) -> str:
+    out = []
+    for single, double, escaped, plain in _PART.findall(word):
+        out.append(single or (_DQ_ESCAPE.sub(r"\1", double) if double else "") or escaped or plain)
+    return "".join(out)
+
+
 def split_words(line: str) -> List[str]:
     """Shell words of one logical line (quotes removed, operators as their own words,
-    comments dropped); a line that does not tokenize falls back to whitespace."""
-    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    try:
-        return list(lexer)
-    except ValueError:
-        return line.split("#", 1)[0].split()
+    comments dropped). An unclosed quote ends the line's words at whitespace."""
+    if not any(c in line for c in "'\"\\#"):  # nothing quoted: one C-level pass
+        return [
+            m.group()
+            for m in _PLAIN.finditer(line)
+            if not (m.group().isdigit() and line[m.end() : m.end() + 1] in ("<", ">"))
+        ]
+    words, pos = [], 0
+    for m in _TOKEN.finditer(line):
+        if m.start() != pos:
+            break  # an unclosed quote
+        pos = m.end()
+        kind, text = m.lastgroup, m.group(m.lastgroup or 0)
+        if kind == "comment":
+            return words
+        if kind == "op":
+            words.append(text)
+        elif kind == "word" and not (text.isdigit() and line[pos : pos + 1] in ("<", ">")):
+            words.append(_unquote(text) if ("'" in text or '"' in text or "\\" in text) else text)
+    if line[pos:].strip():  # after an unclosed quote: the rest, split on whitespace
+        words.extend(w.strip("'\"") for w in line[pos:].split())
+    return words
 
 
 def simple_commands(words: List[str]) -> List[Tuple[List[str], List[str]]]:
@@ -119,9 +166,15 @@ def strip_wrappers(argv: List[str]) -> Tuple[List[str], Dict[str, str]]:
 _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([\w.-]+)\2")
 
 
-def logical_lines(text: str, makefile: bool = False):
+def logical_lines(text: str, makefile: bool = False, wanted=None):
     """(line, text) of each logical line: continuations joined, heredoc bodies skipped,
-    Makefile rules and comments dropped (their recipes and variable values kept)."""
+    Makefile rules and comments dropped (their recipes and variable values kept). With
+    ``wanted`` (a pattern matched on the lower-cased text), only the logical lines where it
+    matches, found without walking the others."""
+    if wanted is not None and not makefile:
+        for item in _wanted_lines(text, wanted):
+            yield item
+        return
     lines = text.splitlines()
     i, n = 0, len(lines)
     while i < n:
@@ -138,16 +191,61 @@ def logical_lines(text: str, makefile: bool = False):
                 if not assign:
                     continue
                 raw = assign.group(1)
-        for m in _HEREDOC.finditer(raw):
-            if raw[m.start() - 1 : m.start()] == "<":
-                continue
-            strip_tabs, delimiter = m.group(1) == "-", m.group(3)
-            while i < n and (lines[i].lstrip("\t") if strip_tabs else lines[i]).strip() != delimiter:
-                i += 1
+        if "<<" in raw:
+            i = _skip_heredocs(raw, lines, i)
+        stripped = raw.strip()
+        if stripped and not stripped.startswith("#") and (wanted is None or wanted.search(raw.lower())):
+            yield start, raw
+
+
+def _skip_heredocs(raw, lines, i):
+    """The index of the line after the heredoc bodies that ``raw`` opens (bodies start at i)."""
+    for m in _HEREDOC.finditer(raw):
+        if raw[m.start() - 1 : m.start()] == "<":
+            continue
+        strip_tabs, delimiter = m.group(1) == "-", m.group(3)
+        while i < len(lines) and (lines[i].lstrip("\t") if strip_tabs else lines[i]).strip() != delimiter:
             i += 1
+        i += 1
+    return i
+
+
+def _wanted_lines(text, wanted):
+    lines = text.split("\n")
+    starts = [0]
+    starts.extend(itertools.accumulate(len(line) + 1 for line in lines))
+    hits = sorted(set(bisect.bisect_right(starts, m.start()) - 1 for m in wanted.finditer(text.lower())))
+    if not hits:
+        return
+    bodies = set()
+    if "<<" in text:
+        for m in _HEREDOC.finditer(text):
+            first = bisect.bisect_right(starts, m.start())  # the line after the opening one
+            end = _skip_heredocs(lines[first - 1], lines, first)
+            bodies.update(range(first, end))
+    done = set()
+    for k in hits:
+        if k in bodies:
+            continue
+        s = k
+        while s > 0 and lines[s - 1].endswith("\\"):
+            s -= 1
+        if s in done:
+            continue
+        done.add(s)
+        e = s
+        while lines[e].endswith("\\") and e + 1 < len(lines):
+            e += 1
+        raw = " ".join(line[:-1] if line.endswith("\\") else line for line in lines[s : e + 1])
         stripped = raw.strip()
         if stripped and not stripped.startswith("#"):
-            yield start, raw
+            yield s + 1, raw
+
+
+def is_prose(line: str) -> bool:
+    """A line that is one echo/printf/[ test and nothing else: never a reference."""
+    first = line.split(None, 1)[0] if line.strip() else ""
+    return first in PROSE_WORDS and not any(c in line for c in ";|&`") and "$(" not in line
 
 
 def start_claims(argv: List[str]) -> List[tuple]:
@@ -238,48 +336,72 @@ def is_shell_script(rel: str, head: bytes) -> bool:
     return rel.endswith((".sh", ".bash")) or bool(_SHEBANG.match(head))
 
 
-def bash_syntax(
-    scripts: List[Tuple[str, str]], workers: int = 4, timeout: int = 120
-) -> Optional[Dict[str, tuple]]:
-    """``bash -n`` on a copy of each (rel, text): {rel: (line, message)} for those that do
-    not parse, or None when there is no bash. Nothing is executed: ``-n`` only reads."""
-    bash = shutil.which("bash")
-    if bash is None:
-        return None
-    if not scripts:
-        return {}
-    errors = {}
-    with tempfile.TemporaryDirectory(prefix="mcp-validate-sh-") as tmp:
+class BashCheck:
+    """``bash -n`` on a copy of each (rel, text), started at once in a few background
+    processes so the checks run while the rest of the validation does; ``results()`` waits.
+    Nothing is executed: ``-n`` only reads. ``available`` is False when there is no bash."""
+
+    DRIVER = 'for f; do "$0" -n -- "$f" 2>&1 || printf "@@failed %s\\n" "$f"; done'
+
+    def __init__(self, scripts: List[Tuple[str, str]], workers: Optional[int] = None, timeout: int = 120):
+        bash = shutil.which("bash")
+        # leave a core to the Python work that goes on meanwhile
+        workers = workers or max(1, min(4, (os.cpu_count() or 2) - 1))
+        self.available = bash is not None
+        self.timeout = timeout
+        self.procs, self.by_name, self.tmp = [], {}, None
+        if bash is None or not scripts:
+            return
+        self.tmp = tempfile.mkdtemp(prefix="mcp-validate-sh-")
         names = []
-        for i, (_rel, text) in enumerate(scripts):
-            name = os.path.join(tmp, "s%d.sh" % i)
+        for i, (rel, text) in enumerate(scripts):
+            name = os.path.join(self.tmp, "s%d.sh" % i)
             with open(name, "w") as handle:
                 handle.write(text)
             names.append(name)
-        driver = 'for f; do "$0" -n -- "$f" 2>&1 || printf "@@failed %s\\n" "$f"; done'
-        chunks = [names[i::workers] for i in range(min(workers, len(names)))]
-        procs = [
-            subprocess.Popen(  # noqa: S603 - a fixed driver; bash -n only reads
-                [bash, "-c", driver, bash, *chunk],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env={"LANG": "C", "LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            self.by_name[name] = rel
+        env = {"LANG": "C", "LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for i in range(min(workers, len(names))):
+            self.procs.append(
+                subprocess.Popen(  # noqa: S603 - a fixed driver; bash -n only reads
+                    [bash, "-c", self.DRIVER, bash, *names[i::workers]],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
             )
-            for chunk in chunks
-        ]
-        by_name = dict(zip(names, (rel for rel, _text in scripts)))  # noqa: B905 - Python < 3.10 targets
-        for proc in procs:
-            try:
-                out, _err = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                out, _err = proc.communicate()
-            messages = {}
-            for raw in out.decode("utf-8", "replace").splitlines():
-                m = re.match(r"^(%s/s\d+\.sh): line (\d+): (.*)$" % re.escape(tmp), raw)
-                if m and m.group(1) not in messages:
-                    messages[m.group(1)] = (int(m.group(2)), m.group(3))
-                failed = re.match(r"^@@failed (.*)$", raw)
-                if failed and failed.group(1) in by_name:
-                    errors[by_name[failed.group(1)]] = messages.get(failed.group(1), (None, "bash -n failed"))
-    return errors
+
+    def results(self) -> Optional[Dict[str, tuple]]:
+        """{rel: (line, message)} of the scripts that do not parse; None without bash."""
+        if not self.available:
+            return None
+        errors = {}
+        try:
+            for proc in self.procs:
+                try:
+                    out, _err = proc.communicate(timeout=self.timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out, _err = proc.communicate()
+                messages = {}
+                for raw in out.decode("utf-8", "replace").splitlines():
+                    m = re.match(r"^(%s/s\d+\.sh): line (\d+): (.*)$" % re.escape(self.tmp), raw)
+                    if m and m.group(1) not in messages:
+                        messages[m.group(1)] = (int(m.group(2)), m.group(3))
+                    failed = re.match(r"^@@failed (.*)$", raw)
+                    if failed and failed.group(1) in self.by_name:
+                        errors[self.by_name[failed.group(1)]] = messages.get(
+                            failed.group(1), (None, "bash -n failed")
+                        )
+        finally:
+            if self.tmp:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                self.tmp = None
+        return errors
+
+
+def bash_syntax(
+    scripts: List[Tuple[str, str]], workers: int = 4, timeout: int = 120
+) -> Optional[Dict[str, tuple]]:
+    """``bash -n`` on copies of (rel, text), waited for: see BashCheck."""
+    return BashCheck(scripts, workers, timeout).results()

@@ -71,11 +71,16 @@ if HAS_YAML:
             return super(_BoundedLoader, self).compose_node(parent, index)
 
 
+# libyaml composes without expanding aliases (and refuses deep nesting); the checks below
+# then bound the aliases on the composed graph. Without it, the pure loader counts them.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None) if HAS_YAML else None
+
+
 def load_yaml_with_lines(text: str) -> Tuple[object, List[tuple]]:
     """Parse one YAML document keeping line numbers. Returns (data, duplicates) where
     duplicates is [(key, first_line, second_line)]. Raises yaml.YAMLError (YamlLimitError
     when the aliases or their expansion pass the bounds)."""
-    loader = _BoundedLoader(text)
+    loader = _BoundedLoader(text) if _FAST_LOADER is None else _FAST_LOADER(text)
     try:
         node = loader.get_single_node()
     finally:
@@ -120,6 +125,18 @@ def load_yaml_with_lines(text: str) -> Tuple[object, List[tuple]]:
     return data, duplicates
 
 
+def _walk_once(root):
+    """Each distinct node once, parents before children (document order)."""
+    visited, stack = {id(root)}, [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        for kid in reversed(_children(node)):
+            if id(kid) not in visited:
+                visited.add(id(kid))
+                stack.append(kid)
+
+
 def _children(node):
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
@@ -129,9 +146,22 @@ def _children(node):
 
 
 def _check_expansion(root):
-    """Refuse a document whose aliases expand to more than MAX_NODES nodes, before anything
-    is built: sizes are counted once per distinct node, so the check itself stays small."""
-    sizes = {}
+    """Refuse a document with more than MAX_ALIASES aliases, or whose aliases expand to more
+    than MAX_NODES nodes, before anything is built: a node reached a second time is an alias,
+    and sizes are counted once per distinct node, so the check itself stays small."""
+    sizes, seen, aliases = {}, set(), 0
+    for node in _walk_once(root):
+        for kid in _children(node):
+            if id(kid) in seen:
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise YamlLimitError(
+                        "more than %d aliases (*name); refused so an alias bomb cannot exhaust memory"
+                        % MAX_ALIASES,
+                        kid.start_mark,
+                    )
+            else:
+                seen.add(id(kid))
     stack = [(root, False)]
     while stack:
         node, done = stack.pop()
