@@ -104,12 +104,13 @@ def read_ignore_file(text: str) -> List[tuple]:
         negated = line.startswith("!")
         line = line.lstrip("!")
         directory_only = line.endswith("/")
+        anchored = line.startswith("/")
         line = line.strip("/")
         if line.startswith("**/"):
             line = line[3:]
         if not line:
             continue
-        rules.append((line, negated, directory_only, "/" in line))
+        rules.append((line, negated, directory_only, anchored or "/" in line))
     return rules
 
 

@@ -293,7 +293,7 @@ def pyproject_info(project, directory: str) -> Optional[dict]:
         for root in roots:
             for name in modules_under(project, root):
                 top = name.split(".")[0]
-                if top not in ("tests", "test", "docs", "scripts", "examples", "setup"):
+                if top not in ("src", "tests", "test", "docs", "scripts", "examples", "setup"):
                     packages.add(top)
     return {
         "dir": directory,

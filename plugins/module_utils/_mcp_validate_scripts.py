@@ -347,7 +347,8 @@ def scan_python(scan: CommandScan, tree) -> None:
 # --- configuration files ------------------------------------------------------------------
 
 _CONFIG_KEY = re.compile(
-    r"""^\s*-?\s*["']?([\w.-]*(?:compose|file|files|stack|deploy|path)[\w.-]*)["']?\s*[:=]\s*["']?([^\s"',]+)["']?\s*,?\s*$""",
+    r"""^\s*[{,]?\s*-?\s*["']?([\w.-]*(?:compose|file|files|stack|deploy|path)[\w.-]*)["']?\s*[:=]\s*"""
+    r"""["']?([^\s"',}]+)["']?\s*,?\s*}?\s*$""",
     re.I,
 )
 _CONFIG_ITEM = re.compile(r"""^\s*-?\s*["']([^\s"']+)["']\s*,?\s*$|^\s*-\s+([^\s"'#]+)\s*$""")
