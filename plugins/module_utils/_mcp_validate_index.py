@@ -39,6 +39,7 @@ SKIP_DIRS = {
     ".pytest_cache",
     ".ruff_cache",
     ".cache",
+    ".ansible",
     "site-packages",
 }
 

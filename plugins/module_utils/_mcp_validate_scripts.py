@@ -293,19 +293,34 @@ class CommandScan:
 _CALLS_WITH_SHELL = {"system", "run", "call", "check_call", "check_output", "Popen", "getoutput", "popen"}
 
 
+_EXEC_CALLS = {"execv", "execvp", "execvpe", "spawnv", "spawnvp", "create_subprocess_exec"}
+
+
+def _argv_list(scan: CommandScan, node) -> None:
+    """An argv list (all strings) handed to a process call or kept in a variable: a command.
+    Lists elsewhere (test data, tables) are not read."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) < 2:
+        return
+    words = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    if len(words) == len(node.elts) and mentions(" ".join(words[:3])):
+        scan.command(words, node.lineno)
+
+
 def scan_python(scan: CommandScan, tree) -> None:
-    """Commands a Python launcher runs (argv lists, shell strings), files it opens for reading
-    and ``module`` keys; ``print`` and logging are never read."""
+    """Commands a Python launcher runs (argv lists given to a process call or kept in a
+    variable, shell strings), files it opens for reading and ``module`` keys; ``print``,
+    logging and lists in other places are never read."""
     for node in ast.walk(tree):
-        if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
-            words = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
-            if len(words) == len(node.elts) and len(words) >= 2 and mentions(" ".join(words[:3])):
-                scan.command(words, node.lineno)
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            _argv_list(scan, node.value)  # CMD = ["docker", "stack", "deploy", ...]
         elif isinstance(node, ast.Call):
             func = node.func
             fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             first = node.args[0] if node.args else None
             text = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+            if fname in _CALLS_WITH_SHELL or fname in _EXEC_CALLS:
+                for arg in node.args[:2] + [kw.value for kw in node.keywords if kw.arg in ("args", "cmd")]:
+                    _argv_list(scan, arg)
             if text is None:
                 pass
             elif fname in _CALLS_WITH_SHELL and " " in text:
