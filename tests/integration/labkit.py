@@ -136,6 +136,11 @@ def user_playbook(inventory, playbook, collections, cwd, timeout=900):
     return proc, _recap(proc.stdout)
 
 
+def lab_tls_context():
+    """TLS trusting the lab's CA (the registry's and the gateway's certificates)."""
+    return _context()
+
+
 def _context():
     return ssl.create_default_context(cafile=str(STATE / "ca" / "ca.crt"))
 

@@ -14,6 +14,7 @@ import uuid
 
 import labkit as lk
 import pytest
+import yaml
 
 pytestmark = pytest.mark.skipif(not lk.lab_up(), reason="no lab: run `make lab` first")
 
@@ -207,3 +208,23 @@ def test_note_survives_redeploy_and_a_restart_of_its_node():
         calls_failed=0,
         data_lost=lk.tool_text("ai_memory", "recall", {"key": key}) != "still here",
     )
+
+
+def test_the_registry_refuses_to_delete_an_image():
+    """Deletion is off: no peer can remove a deployed image by its digest (asked from a
+    node: the registry answers peers only)."""
+    compose = yaml.safe_load((ARTIFACTS / "docker-compose.cloud.yml").read_text())
+    registry, rest = compose["services"]["ai_memory"]["image"].split("/", 1)
+    repo, digest = rest.split("@")
+    url = "https://%s/v2/%s/manifests/%s" % (registry, repo, digest)
+    node = next(name for name, h in lk.hosts().items() if h["group"] == "workers")
+
+    def status(*args):
+        proc = lk.docker(
+            "exec", node, "curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", *args, url
+        )
+        return proc.stdout.strip()
+
+    assert status("-X", "DELETE") == "405"
+    accept = "application/vnd.docker.distribution.manifest.v2+json,application/vnd.oci.image.manifest.v1+json"
+    assert status("-I", "-H", "Accept: " + accept) == "200"
