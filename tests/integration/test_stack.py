@@ -131,11 +131,28 @@ def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back
         v2 = project_copy(
             "v2", lambda s: s.replace('"""Number of words in the text."""', '"""Number of words (v2)."""')
         )
+        # what a real checkout holds and no image may carry
+        (v2 / ".env").write_text("API_KEY=never-in-an-image\n")
+        (v2 / ".git").mkdir()
+        (v2 / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
         proc, _ = lk.playbook("stack.yml", "-e", "stack_project_dir=%s" % v2)
         assert proc.returncode == 0, proc.stdout[-3000:]
         after = image_of("mcp_text_tools")
         assert after != before, "text_tools was not updated"
         updated_in = time.monotonic() - started
+        # signer is built with the collection's standard Dockerfile (COPY . /app)
+        listing = lk.on_node(
+            lk.first_manager(),
+            "run",
+            "--rm",
+            "--entrypoint",
+            "sh",
+            image_of("mcp_signer"),
+            "-c",
+            "ls -a /app",
+        )
+        assert "backend" in listing.stdout.split(), listing.stdout + listing.stderr
+        assert ".env" not in listing.stdout.split() and ".git" not in listing.stdout.split(), listing.stdout
 
         broken = project_copy(
             "broken",
