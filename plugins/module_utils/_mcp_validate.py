@@ -28,14 +28,14 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
     scan_workflow,
     standard_image,
 )
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_compose import (  # noqa: F401
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_compose import (
     SWARM_IGNORED_KEYS,
     ComposeChecker,
     image_untagged,
     load_yaml_file,
     parse_port,
 )
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_dockerfile import (  # noqa: F401
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_dockerfile import (
     copy_findings,
     copy_sources,
     dockerfile_instructions,
@@ -45,7 +45,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
     build_image,
     check_claims,
 )
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_index import (  # noqa: F401
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_index import (
     MAX_FILE_BYTES,
     Project,
 )
@@ -57,7 +57,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
     parse_version,
     pyproject_info,
 )
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_report import (  # noqa: F401
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_report import (
     RULES,
     SEVERITIES,
     finding,
@@ -74,7 +74,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
     scan_python,
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_servers import RegistryChecks
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_shell import (  # noqa: F401
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_shell import (
     BashCheck,
     bash_syntax,
     command_module_refs,
@@ -82,12 +82,44 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
     split_words,
     start_claims,
 )
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_yaml import (  # noqa: F401
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_yaml import (
     HAS_YAML,
     LineDict,
     LineList,
     load_yaml_with_lines,
 )
+
+# What callers (the module's spec, the tests, the benchmark) import from here.
+__all__ = [
+    "DEFAULT_COMPOSE_GLOBS",
+    "DEFAULT_DOCKERFILE_GLOBS",
+    "DEFAULT_SCRIPT_GLOBS",
+    "HAS_YAML",
+    "MAX_FILE_BYTES",
+    "RULES",
+    "SEVERITIES",
+    "SWARM_IGNORED_KEYS",
+    "LineDict",
+    "LineList",
+    "ModuleIndex",
+    "Project",
+    "Validator",
+    "bash_syntax",
+    "command_module_refs",
+    "copy_sources",
+    "defines_name",
+    "dockerfile_instructions",
+    "format_table",
+    "from_python_version",
+    "image_untagged",
+    "load_yaml_with_lines",
+    "parse_port",
+    "reaches",
+    "start_claims",
+    "summarize",
+    "to_sarif",
+    "validate",
+]
 
 DEFAULT_COMPOSE_GLOBS = ["docker-compose*.yml", "docker-compose*.yaml", "compose*.yml", "compose*.yaml"]
 DEFAULT_DOCKERFILE_GLOBS = ["Dockerfile*", "*.Dockerfile", "*.dockerfile"]

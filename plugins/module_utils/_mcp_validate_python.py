@@ -280,7 +280,7 @@ def pyproject_info(project, directory: str) -> Optional[dict]:
             roots.insert(0, os.path.normpath(os.path.join(directory, where)))
     for entry in poetry.get("packages") or []:
         if isinstance(entry, dict) and entry.get("include"):
-            packages.add(str(entry["include"]).split("/")[0].split(".")[0])
+            packages.add(str(entry["include"]).split("/", 1)[0].split(".", 1)[0])
             if entry.get("from"):
                 roots.insert(0, os.path.normpath(os.path.join(directory, entry["from"])))
     hatch = ((tool.get("hatch") or {}).get("build") or {}) if isinstance(tool.get("hatch"), dict) else {}

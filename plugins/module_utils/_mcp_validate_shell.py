@@ -172,8 +172,7 @@ def logical_lines(text: str, makefile: bool = False, wanted=None):
     ``wanted`` (a pattern matched on the lower-cased text), only the logical lines where it
     matches, found without walking the others."""
     if wanted is not None and not makefile:
-        for item in _wanted_lines(text, wanted):
-            yield item
+        yield from _wanted_lines(text, wanted)
         return
     lines = text.splitlines()
     i, n = 0, len(lines)

@@ -20,8 +20,11 @@ try:
     import yaml
 
     HAS_YAML = True
+    _YAML_ERROR = yaml.YAMLError
 except ImportError:  # pragma: no cover - reported by the module
+    yaml = None
     HAS_YAML = False
+    _YAML_ERROR = Exception
 
 MAX_ALIASES = 100
 MAX_NODES = 100000
@@ -39,17 +42,18 @@ class LineList(list):
     lines = None
 
 
+class YamlLimitError(_YAML_ERROR):
+    """Aliases beyond the bound; ``problem_mark`` is where the limit was reached."""
+
+    def __init__(self, problem, mark):
+        super(YamlLimitError, self).__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+        self.context = None
+        self.context_mark = None
+
+
 if HAS_YAML:
-
-    class YamlLimitError(yaml.YAMLError):
-        """Aliases beyond the bound; ``problem_mark`` is where the limit was reached."""
-
-        def __init__(self, problem, mark):
-            super(YamlLimitError, self).__init__(problem)
-            self.problem = problem
-            self.problem_mark = mark
-            self.context = None
-            self.context_mark = None
 
     class _BoundedLoader(yaml.SafeLoader):
         """SafeLoader that counts alias events while composing."""
