@@ -377,6 +377,8 @@ class Validator(RegistryChecks):
         """A module named by a script, resolved in the project (scripts run from a checkout)."""
         roots = [r for r in extra_roots if r is not None]
         resolved = self.modules.resolve(module, roots)
+        if resolved is not None and "." not in module and roots and os.path.dirname(resolved) not in roots:
+            return  # `uvicorn main:app` from a script elsewhere: which main.py depends on its cd
         if resolved is None:
             if not self.modules.owns_top_level(module, roots):
                 return  # a third-party or standard-library module

@@ -100,6 +100,16 @@ def test_an_excluded_path_is_not_validated(tmp_path):
     assert keyed(mv.validate(str(project), exclude=["experiments"]), "error") == []
 
 
+def test_a_bare_module_from_a_script_is_not_judged_against_an_unrelated_root_file(tmp_path):
+    project = copy_fixture("sound", tmp_path)
+    (project / "scripts" / "api.sh").write_text("#!/bin/sh\ncd servers/api && exec uvicorn main:app\n")
+    (project / "scripts" / "bad.sh").write_text("#!/bin/sh\nexec uvicorn src.weather.server:application\n")
+    found = {
+        (f["code"], f["path"]) for f in mv.validate(str(project))["findings"] if f["severity"] == "error"
+    }
+    assert found == {("module-attribute-missing", "scripts/bad.sh")}
+
+
 def test_a_compose_file_used_with_stack_deploy_gets_the_swarm_warnings(tmp_path):
     project = copy_fixture("sound", tmp_path)
     (project / "deploy.sh").write_text("#!/bin/sh\ndocker stack deploy \\\n  -c docker-compose.yml mcp\n")
