@@ -100,7 +100,8 @@ def test_collectors_report_nodes_containers_and_every_mcp_server():
         up = {}
         for sample in series("lambda_swarm_mcp_up"):
             up.setdefault(sample["metric"]["server"], set()).add(sample["value"][1])
-        return sorted(up) == ["ai_memory", "signer", "text_tools"] and all(v == {"1"} for v in up.values())
+        expected = sorted(s["name"] for s in lk.mcp_servers() if s.get("replicas", 1) > 0)
+        return sorted(up) == expected and all(v == {"1"} for v in up.values())
 
     lk.wait_for(
         every_manager_sees_every_server_up, 240, "every MCP server up through every gateway", interval=5
