@@ -4,7 +4,7 @@
 # cached base image stays (remove it with `docker image rm` if you want it gone).
 #   lab/down.sh [--nodes]
 # --nodes: only the node containers and their disks go (a disaster that takes every host);
-# the controller's side (network, SSH key, CA, vault, secrets, inventory) stays, so
+# the controller's side (network, SSH key, CA, vault, secrets, state with its backups, inventory) stays, so
 # lab/up.sh brings up bare hosts of the same names and addresses (playbooks/restore.yml).
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
@@ -46,7 +46,7 @@ else
     "$DOCKER" network rm "${nets[@]}" >/dev/null
   fi
 fi
-rm -rf "$LAB_STATE_DIR/ssh" "$LAB_STATE_DIR/secrets" "$LAB_STATE_DIR/ca" "$LAB_STATE_DIR/vault-password" "$LAB_INVENTORY" \
+rm -rf "$LAB_STATE_DIR/ssh" "$LAB_STATE_DIR/secrets" "$LAB_STATE_DIR/ca" "$LAB_STATE_DIR/vault-password" "$LAB_STATE_DIR/state" "$LAB_INVENTORY" \
   "$REPO_DIR/inventory/lab/group_vars/all/vault.yml"
 # facts Ansible cached for the lab's nodes
 rm -f "$REPO_DIR"/.cache/facts/*"$LAB_NAME"-*
