@@ -38,15 +38,15 @@ def inventory_with(name, managers, workers):
     target = ROOT / ".cache" / "inventories" / name
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(LAB_INVENTORY / "group_vars", target / "group_vars")
-    lab_vars = yaml.safe_load(INVENTORY.read_text())["all"]["children"]["lab_nodes"]["vars"]
+    lab_vars = yaml.safe_load(INVENTORY.read_text())["all"]["vars"]
     data = {
         "all": {
+            "vars": lab_vars,
             "children": {
                 "lab_nodes": {
-                    "vars": lab_vars,
                     "children": {"managers": {"hosts": managers}, "workers": {"hosts": workers}},
                 }
-            }
+            },
         }
     }
     (target / "hosts.yml").write_text(yaml.safe_dump(data))
