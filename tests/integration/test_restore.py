@@ -88,8 +88,9 @@ def test_backup_then_restore_into_a_fresh_lab_brings_the_notes_back():
     assert lk.docker("exec", lk.first_manager(), "test", "-e", "/usr/bin/dockerd").returncode != 0, "not bare"
 
     started = time.monotonic()
+    # bare hosts to a full stack: every image rebuilt into the new registry (bounded)
     proc, recap = lk.playbook(
-        "restore.yml", "-e", f"restore_from={backup}", "-e", f"restore_confirm={backup.name}"
+        "restore.yml", "-e", f"restore_from={backup}", "-e", f"restore_confirm={backup.name}", timeout=1800
     )
     restore_seconds = time.monotonic() - started
     (lk.ROOT / "artifacts" / "restore.log").write_text(proc.stdout + proc.stderr)
