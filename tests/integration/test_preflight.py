@@ -61,7 +61,7 @@ def test_health_playbook_checks_the_deployed_stack_by_default():
     expected = {s["name"] for s in lk.mcp_servers()}
     assert set(names) == expected and all(r["ok"] for r in names.values()), names
     # expect_tools of the registry travelled with the targets
-    assert {"reverse", "add"} <= set(names["js_tools"]["tools"])
+    assert {"remember", "recall", "forget", "list_keys"} <= set(names["ai_memory"]["tools"])
 
 
 def test_teardown_of_a_worker_without_the_confirmation_changes_nothing():
