@@ -68,12 +68,7 @@ def playbook(name, *extra, timeout=900):
         cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
         env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
     )  # fmt: skip
-    recap = {}
-    for line in proc.stdout.split("PLAY RECAP")[-1].splitlines():
-        m = re.match(r"^(\S+)\s+:\s+(ok=.*)$", line)
-        if m:
-            recap[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-    return proc, recap
+    return proc, _recap(proc.stdout)
 
 
 def run_tool(tool, *args, cwd=None, timeout=300):
@@ -139,11 +134,6 @@ def user_playbook(inventory, playbook, collections, cwd, timeout=900):
     return proc, _recap(proc.stdout)
 
 
-def lab_tls_context():
-    """TLS trusting the lab's CA (the registry's and the gateway's certificates)."""
-    return _context()
-
-
 def _context():
     return ssl.create_default_context(cafile=str(STATE / "ca" / "ca.crt"))
 
@@ -174,50 +164,6 @@ def call_tool(server, tool, arguments, timeout=10):
     if result.get("isError"):
         raise RuntimeError("%s/%s: tool error %s" % (server, tool, result.get("content")))
     return result
-
-
-def _post(url, body, headers, timeout):
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            **headers,
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, context=_context(), timeout=timeout) as reply:
-        raw = reply.read().decode()
-        return reply.headers, json.loads(raw) if raw else None
-
-
-def session_tool_text(server, tool, arguments, timeout=10):
-    """tools/call through the gateway in a 2025-11-25 session (initialize, initialized, call)."""
-    url = gateway_url(server)
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "lab", "version": "1"},
-        },
-    }
-    headers, _ = _post(url, init, {}, timeout)
-    session = {"Mcp-Session-Id": headers["Mcp-Session-Id"], "MCP-Protocol-Version": "2025-11-25"}
-    _post(url, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session, timeout)
-    call = {
-        "jsonrpc": "2.0",
-        "id": 2,
-        "method": "tools/call",
-        "params": {"name": tool, "arguments": arguments},
-    }
-    _, message = _post(url, call, session, timeout)
-    if "error" in message or message["result"].get("isError"):
-        raise RuntimeError("%s/%s: %s" % (server, tool, message))
-    return message["result"]["content"][0]["text"]
 
 
 def tool_text(server, tool, arguments):
