@@ -7,8 +7,14 @@
 set -euo pipefail
 state=${LAB_STATE_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.lab}
 file=$state/vault-password
+# ansible-lint and ansible-playbook may call this several times at once on a fresh checkout:
+# the password is written to a file of its own and linked into place, so a reader never sees
+# a half-written one and the first writer wins.
 if [ ! -s "$file" ]; then
   mkdir -p "$state"
-  (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+  tmp=$(umask 077 && mktemp "$state/.vault-password.XXXXXX")
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp"
+  ln "$tmp" "$file" 2>/dev/null || true
+  rm -f "$tmp"
 fi
 cat "$file"
