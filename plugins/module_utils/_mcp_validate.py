@@ -51,11 +51,12 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_python import (
     ModuleIndex,
-    check_syntax,
+    PythonCheck,
     defines_name,
     from_python_version,
     parse_version,
     pyproject_info,
+    syntax_problem,
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_report import (
     RULES,
@@ -194,6 +195,7 @@ class Validator(RegistryChecks):
         self.shell_scripts: List[str] = []
         self._images = {}
         self._bash = None
+        self._python = None
 
     def add(self, *args, **kwargs):
         self.findings.append(finding(*args, **kwargs))
@@ -214,12 +216,20 @@ class Validator(RegistryChecks):
             scan, plans = scan_workflow(project, rel, data, self.findings)
             self.scans.append(scan)
             self.plans.extend(plans)
+        sources = [
+            (rel, self.project.text(rel))
+            for rel in project.files
+            if rel.endswith(".py") and project.in_scope(rel)
+        ]
+        self._python = PythonCheck([(rel, text) for rel, text in sources if text is not None])
         try:
             self.scan_files(scripts)
             return self._run_checks(compose_files)
         finally:
             if self._bash is not None:
                 self._bash.results()  # reaped and its copies removed, whatever happened
+            if self._python is not None:
+                self._python.results()  # reaped, whatever happened
 
     def _run_checks(self, compose_files: List[str]) -> dict:
         project = self.project
@@ -290,7 +300,7 @@ class Validator(RegistryChecks):
             if rel.endswith(".py"):
                 if mentions(text) or "module" in text:
                     with contextlib.suppress(SyntaxError, ValueError):  # python-syntax reports it
-                        scan_python(scan, ast.parse(text))
+                        scan_python(scan, ast.parse(text), text)
             elif base in ("Makefile", "makefile", "GNUmakefile") or base.endswith(".mk"):
                 scan.bases = [directory]
                 scan.shell(text, makefile=True)
@@ -561,13 +571,12 @@ class Validator(RegistryChecks):
                         versions.append(version)
         fallback = max(versions) if versions else None
         cache = {}
+        errors = self._python.results() if self._python is not None else {}
+        self._python = None
         for rel in project.files:
-            if not rel.endswith(".py") or not project.in_scope(rel):
+            if rel not in errors:
                 continue
-            text = project.text(rel)
-            if text is None:
-                continue
-            problem = check_syntax(text, rel, self.python_target(rel, cache, fallback))
+            problem = syntax_problem(errors[rel], self.python_target(rel, cache, fallback))
             if problem:
                 code, line, message = problem
                 hint = (

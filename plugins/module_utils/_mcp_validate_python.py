@@ -14,8 +14,10 @@ __metaclass__ = type
 
 import ast
 import difflib
+import json
 import os
 import re
+import subprocess
 import sys
 from typing import Dict, List, Optional, Tuple
 
@@ -170,28 +172,115 @@ def from_python_version(image) -> Optional[Tuple[int, int]]:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def check_syntax(
-    text: str, rel: str, target: Optional[Tuple[int, int]]
-) -> Optional[Tuple[str, Optional[int], str]]:
-    """(code, line, message) when ``text`` does not compile, or None. When the project's
-    Python (``target``) is newer than this one the grammar may differ, so a failure is
-    ``python-syntax-unchecked`` (info), never an error."""
+def compile_error(text: str, rel: str) -> Optional[list]:
+    """[kind, message, line, source line] when ``text`` does not compile, or None. kind:
+    ``syntax`` (a SyntaxError) or ``value`` (null bytes and the like)."""
     try:
         compile(text, rel, "exec", dont_inherit=True)
     except SyntaxError as exc:
-        source_line = (exc.text or "").strip()
-        message = "%s: %s" % (exc.msg, source_line[:120])
-        if target and target > CONTROLLER_PYTHON:
-            return (
-                "python-syntax-unchecked",
-                exc.lineno,
-                "the project targets Python %d.%d; parsed with %d.%d it fails (%s)"
-                % (target + CONTROLLER_PYTHON + (exc.msg,)),
-            )
-        return ("python-syntax", exc.lineno, message)
-    except ValueError as exc:  # null bytes and the like
-        return ("python-syntax", None, str(exc))
+        return ["syntax", exc.msg, exc.lineno, exc.text]
+    except ValueError as exc:
+        return ["value", str(exc), None, None]
     return None
+
+
+def syntax_problem(error: Optional[list], target: Optional[Tuple[int, int]]):
+    """(code, line, message) of a ``compile_error``, or None. When the project's Python
+    (``target``) is newer than this one the grammar may differ, so a failure is
+    ``python-syntax-unchecked`` (info), never an error."""
+    if error is None:
+        return None
+    kind, msg, lineno, source = error
+    if kind == "value":
+        return ("python-syntax", None, msg)
+    if target and target > CONTROLLER_PYTHON:
+        return (
+            "python-syntax-unchecked",
+            lineno,
+            "the project targets Python %d.%d; parsed with %d.%d it fails (%s)"
+            % (target + CONTROLLER_PYTHON + (msg,)),
+        )
+    return ("python-syntax", lineno, "%s: %s" % (msg, (source or "").strip()[:120]))
+
+
+def check_syntax(
+    text: str, rel: str, target: Optional[Tuple[int, int]]
+) -> Optional[Tuple[str, Optional[int], str]]:
+    """(code, line, message) when ``text`` does not compile, or None (see ``syntax_problem``)."""
+    return syntax_problem(compile_error(text, rel), target)
+
+
+# The child's program: the same compile() as compile_error, on this interpreter, for the
+# [rel, text] pairs it reads as JSON; it prints the failures as JSON.
+_COMPILE_DRIVER = """
+import json, sys
+out = []
+for rel, text in json.load(sys.stdin):
+    try:
+        compile(text, rel, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        out.append([rel, ["syntax", exc.msg, exc.lineno, exc.text]])
+    except ValueError as exc:
+        out.append([rel, ["value", str(exc), None, None]])
+json.dump(out, sys.stdout)
+"""
+
+
+class PythonCheck:
+    """compile() of each (rel, text), started at once in a few background processes of this
+    same interpreter (so the grammar is the same), while the rest of the validation goes
+    on; ``results()`` waits. compile() parses and never runs. Few files, or a child that
+    fails or passes ``timeout``: compiled here instead, the result is the same."""
+
+    INLINE_BELOW = 64  # files; fewer are compiled here, a process costs more than they do
+
+    def __init__(self, sources: List[Tuple[str, str]], workers: Optional[int] = None, timeout: int = 300):
+        self.sources, self.timeout, self.procs = sources, timeout, []
+        # leave a core to the scan that goes on meanwhile (bash -n shares the rest)
+        workers = workers or max(1, min(4, (os.cpu_count() or 2) - 1))
+        if len(sources) < self.INLINE_BELOW or not sys.executable:
+            return
+        for i in range(min(workers, len(sources))):
+            chunk = sources[i::workers]
+            try:
+                proc = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed program
+                    [sys.executable, "-I", "-W", "ignore", "-c", _COMPILE_DRIVER],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except OSError:
+                break
+            self.procs.append((proc, chunk))
+            try:
+                proc.stdin.write(json.dumps(chunk).encode("utf-8", "surrogatepass"))
+            except OSError:  # the child is gone: results() compiles its share here
+                pass
+            finally:
+                proc.stdin.close()
+                proc.stdin = None  # communicate() only reads from now on
+
+    def results(self) -> Dict[str, list]:
+        """{rel: compile_error} of the files that do not compile."""
+        errors, handed = {}, set()
+        for proc, chunk in self.procs:
+            try:
+                out, _err = proc.communicate(timeout=self.timeout)
+                if proc.returncode != 0:
+                    raise ValueError("exit %s" % proc.returncode)
+                errors.update((rel, error) for rel, error in json.loads(out.decode("utf-8", "surrogatepass")))
+                handed.update(rel for rel, _text in chunk)
+            except (subprocess.TimeoutExpired, ValueError, OSError):
+                proc.kill()
+                proc.wait()
+                proc.stdout.close()
+        self.procs = []
+        for rel, text in self.sources:
+            if rel not in handed:
+                error = compile_error(text, rel)
+                if error:
+                    errors[rel] = error
+        return errors
 
 
 # --- pyproject.toml and requirements ----------------------------------------------------

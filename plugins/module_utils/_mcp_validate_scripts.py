@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ast
+import bisect
 import os
 import re
 from typing import List
@@ -306,11 +307,39 @@ def _argv_list(scan: CommandScan, node) -> None:
         scan.command(words, node.lineno)
 
 
-def scan_python(scan: CommandScan, tree) -> None:
+# What a statement must hold somewhere in its lines for scan_python to find anything in it:
+# PREFILTER (commands, compose files) or a module key or a Path(...).write_*.
+_PY_HINTS = re.compile(PREFILTER.pattern + r"|module|write_text|write_bytes")
+
+
+def _statements(tree, text):
+    """The top-level statements of ``tree`` whose lines hold a hint; all of them without
+    ``text``. A module of handlers with one launcher function costs that function only."""
+    body = getattr(tree, "body", None)
+    if text is None or not isinstance(body, list) or "\r" in text.replace("\r\n", ""):
+        return [tree]  # (a lone CR ends a line for the parser, not for the count below)
+    starts = [0]
+    lines = text.split("\n")
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    hits = sorted(set(bisect.bisect_right(starts, m.start()) for m in _PY_HINTS.finditer(text.lower())))
+    picked = []
+    for stmt in body:
+        first, last = stmt.lineno, getattr(stmt, "end_lineno", None) or len(lines)
+        for deco in getattr(stmt, "decorator_list", ()):
+            first = min(first, deco.lineno)
+        k = bisect.bisect_left(hits, first)
+        if k < len(hits) and hits[k] <= last:
+            picked.append(stmt)
+    return picked
+
+
+def scan_python(scan: CommandScan, tree, text=None) -> None:
     """Commands a Python launcher runs (argv lists given to a process call or kept in a
     variable, shell strings), files it opens for reading and ``module`` keys; ``print``,
-    logging and lists in other places are never read."""
-    for node in ast.walk(tree):
+    logging and lists in other places are never read. With the source ``text``, only the
+    statements that can hold one of those are walked."""
+    for node in (n for stmt in _statements(tree, text) for n in ast.walk(stmt)):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             _argv_list(scan, node.value)  # CMD = ["docker", "stack", "deploy", ...]
         elif isinstance(node, ast.Call):

@@ -213,7 +213,15 @@ def _wanted_lines(text, wanted):
     lines = text.split("\n")
     starts = [0]
     starts.extend(itertools.accumulate(len(line) + 1 for line in lines))
-    hits = sorted(set(bisect.bisect_right(starts, m.start()) - 1 for m in wanted.finditer(text.lower())))
+    lower, hits, pos = text.lower(), [], 0
+    search = wanted.search
+    while True:  # one search per line that matches, not one per match
+        m = search(lower, pos)
+        if m is None:
+            break
+        k = bisect.bisect_right(starts, m.start()) - 1
+        hits.append(k)
+        pos = starts[k + 1]
     if not hits:
         return
     bodies = set()

@@ -98,6 +98,34 @@ def test_python_launchers():
     assert scan.claims == [(8, ("module", "tools.seed"))]
 
 
+def test_python_launcher_statements_without_hints_are_not_walked():
+    handlers = "".join("def handler_%d(request):\n    return [request] * %d\n\n" % (i, i) for i in range(20))
+    source = (
+        "import subprocess\n"
+        + handlers
+        + "@task(\n    name='x',\n)\n"
+        + "def deploy(\n    target,\n):\n"
+        + "    cmd = [\n        'docker',\n        'stack', 'deploy', '-c', 'stack.yml', 's',\n    ]\n"
+        + "    return subprocess.run(cmd)\n"
+        + "class Seeds:\n    SERVERS = {\n        'module': 'pkg.server'}\n"
+        + "Path('compose.out.yml').write_text('x')\n"
+    )
+    tree = ast.parse(source)
+    picked = sc._statements(tree, source)
+    assert [type(s).__name__ for s in picked] == ["FunctionDef", "ClassDef", "Expr"]
+    filtered, walked = sc.CommandScan("a.py", [""]), sc.CommandScan("a.py", [""])
+    sc.scan_python(filtered, tree, source)
+    sc.scan_python(walked, tree)
+    for attr in ("refs", "created", "modules", "claims"):
+        assert [vars(r) if hasattr(r, "__dict__") else r for r in getattr(filtered, attr)] == [
+            vars(r) if hasattr(r, "__dict__") else r for r in getattr(walked, attr)
+        ]
+    assert refs(filtered) == [("stack", ["stack.yml"], 68)]
+    assert filtered.modules == [(75, "pkg.server")] and filtered.created == ["compose.out.yml"]
+    # a lone CR ends a line for the parser: every statement is walked then
+    assert sc._statements(tree, source.replace("\n", "\r", 1)) == [tree]
+
+
 @pytest.mark.parametrize(
     ("rel", "text", "expected"),
     [
