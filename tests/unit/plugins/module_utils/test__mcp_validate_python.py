@@ -40,6 +40,47 @@ def test_syntax_errors_and_the_newer_grammar():
         assert py.check_syntax(PEP701, "a.py", (3, 12)) is None
 
 
+def _sources():
+    good = [("pkg/m%03d.py" % i, "def f(x):\n    return [x] * %d\n" % i) for i in range(80)]
+    bad = [
+        ("pkg/broken.py", "def f(:\n"),
+        ("pkg/outside.py", "return 1\n"),  # a compiler error, not a parser one
+        ("pkg/nul.py", "a = 1\0\n"),
+        ("pkg/surrogate.py", "s = '\udcff'\nif x\n"),  # undecodable bytes kept as surrogates
+    ]
+    return good[:40] + bad + good[40:]
+
+
+def test_python_check_in_children_matches_compile_here():
+    sources = _sources()
+    check = py.PythonCheck(sources, workers=2)
+    assert len(check.procs) == 2  # over the inline threshold: two children
+    errors = check.results()
+    expected = {rel: py.compile_error(text, rel) for rel, text in sources if py.compile_error(text, rel)}
+    assert errors == expected
+    assert sorted(errors) == ["pkg/broken.py", "pkg/nul.py", "pkg/outside.py", "pkg/surrogate.py"]
+    assert errors["pkg/outside.py"][:3] == ["syntax", "'return' outside function", 1]
+    assert errors["pkg/nul.py"][0] in ("value", "syntax")  # the message differs across Python versions
+
+
+def test_python_check_compiles_here_without_children(monkeypatch):
+    sources = _sources()
+    assert py.PythonCheck(sources[:10]).procs == []  # under the threshold
+    assert sorted(py.PythonCheck(sources[:44]).results()) == ["pkg/broken.py", "pkg/nul.py", "pkg/outside.py",
+                                                              "pkg/surrogate.py"]  # fmt: skip
+    monkeypatch.setattr(py.sys, "executable", "/nonexistent/python3")
+    check = py.PythonCheck(sources, workers=2)  # no interpreter to start: every file here
+    assert check.procs == []
+    assert sorted(check.results()) == ["pkg/broken.py", "pkg/nul.py", "pkg/outside.py", "pkg/surrogate.py"]
+
+
+def test_python_check_falls_back_when_a_child_fails(monkeypatch):
+    monkeypatch.setattr(py, "_COMPILE_DRIVER", "import sys; sys.exit(3)")
+    check = py.PythonCheck(_sources(), workers=2)
+    assert len(check.procs) == 2
+    assert sorted(check.results()) == ["pkg/broken.py", "pkg/nul.py", "pkg/outside.py", "pkg/surrogate.py"]
+
+
 def test_pyproject_packages_scripts_and_dependencies(tmp_path):
     (tmp_path / "svc" / "src" / "svc_pkg").mkdir(parents=True)
     (tmp_path / "svc" / "src" / "svc_pkg" / "__init__.py").write_text("")
