@@ -3,7 +3,8 @@
 #  - inventory/lab/group_vars/all/vault.yml: variables encrypted with Ansible Vault
 #    (password from lab/vault-pass.sh): the version key and an API token;
 #  - .lab/secrets/signer_key: a controller file, several lines with non-ASCII text, for the
-#    file source (and the byte-for-byte test).
+#    file source (and the byte-for-byte test);
+#  - .lab/secrets/gateway_token: the token of the gateway client the lab tests call as.
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
 
@@ -30,6 +31,10 @@ main() {
     rm -f "$plain"
     chmod 0600 "$VAULT_FILE"
     log "lab vault written: $VAULT_FILE"
+  fi
+  if [ ! -s "$LAB_STATE_DIR/secrets/gateway_token" ]; then
+    random_hex 32 >"$LAB_STATE_DIR/secrets/gateway_token"
+    log "lab gateway client token written: $LAB_STATE_DIR/secrets/gateway_token"
   fi
   if [ ! -s "$LAB_STATE_DIR/secrets/signer_key" ]; then
     printf 'lab signer key %s\nzweite Zeile: grüße, 東京, ☃\n\ttab and trailing spaces  \n' \

@@ -2,8 +2,8 @@
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the stack role: the MCP server registry as a compose document, as the
-gateway's nginx configuration, and as mcp_health targets through a gateway (logic in
-module_utils/_stack.py)."""
+gateway's nginx configuration, and as mcp_health targets through a gateway; the gateway's
+clients map (logic in module_utils/_stack.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,6 +13,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import (
     RegistryError,
     compose,
+    gateway_clients,
     gateway_conf,
     gateway_targets,
     normalize,
@@ -36,12 +37,23 @@ def mcp_compose(servers, opts):
 
 
 def mcp_gateway_conf(servers, opts=None):
-    return gateway_conf(normalize(servers), opts)
+    try:
+        return gateway_conf(normalize(servers), opts)
+    except RegistryError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
-def mcp_gateway_targets(servers, host, port=443, timeout=None):
+def mcp_gateway_clients(clients, check_token=None):
+    """The gateway's clients map (the content of its secret); a bad client fails naming it."""
+    try:
+        return gateway_clients(clients, check_token)
+    except RegistryError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def mcp_gateway_targets(servers, host, port=443, timeout=None, token=None):
     """mcp_health targets of the servers that run, through the gateway at host:port."""
-    return gateway_targets(servers, host, port, timeout)
+    return gateway_targets(servers, host, port, timeout, token)
 
 
 def mcp_validate_servers(servers):
@@ -57,6 +69,7 @@ class FilterModule(object):
         return {
             "mcp_registry": mcp_registry,
             "mcp_compose": mcp_compose,
+            "mcp_gateway_clients": mcp_gateway_clients,
             "mcp_gateway_conf": mcp_gateway_conf,
             "mcp_gateway_targets": mcp_gateway_targets,
             "mcp_validate_servers": mcp_validate_servers,

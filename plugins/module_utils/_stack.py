@@ -328,6 +328,8 @@ def compose(servers, opts):
     if gateway:
         secrets["gateway_tls_cert"] = {"external": True, "name": gateway["cert_secret"]}
         secrets["gateway_tls_key"] = {"external": True, "name": gateway["key_secret"]}
+        if gateway.get("clients_secret"):
+            secrets["gateway_clients"] = {"external": True, "name": gateway["clients_secret"]}
         configs["gateway_conf"] = {"file": gateway["conf_file"], "name": gateway["config_name"]}
         services["gateway"] = {
             "image": gateway["image"],
@@ -351,7 +353,20 @@ def compose(servers, opts):
                     "mode": 292,
                 },
                 {"source": "gateway_tls_key", "target": "gateway.key", "uid": "33", "gid": "33", "mode": 256},
-            ],
+            ]
+            + (
+                [
+                    {
+                        "source": "gateway_clients",
+                        "target": GATEWAY_CLIENTS_FILE,
+                        "uid": "33",
+                        "gid": "33",
+                        "mode": 256,
+                    }
+                ]
+                if gateway.get("clients_secret")
+                else []
+            ),
             "healthcheck": {
                 "test": ["CMD", "curl", "-fsk", "https://127.0.0.1:8443/healthz"],
                 "interval": "5s",
@@ -391,6 +406,70 @@ def compose(servers, opts):
     return document
 
 
+GATEWAY_CLIENTS_FILE = "gateway_clients.map"
+GATEWAY_AUTH = ("bearer", "none")
+TOKEN_MIN_LENGTH = 32
+TOKEN_MAX_LENGTH = 200
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # RFC 6750 b64token (fullmatch: no newline)
+_CLIENT = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+
+
+def gateway_auth(value):
+    """True for bearer-token authentication (the default), False for none."""
+    if value not in GATEWAY_AUTH:
+        raise RegistryError(
+            "stack_gateway_auth: %r is not one of %s; use bearer (the default) or none (an open gateway)"
+            % (value, ", ".join(GATEWAY_AUTH))
+        )
+    return value == "bearer"
+
+
+def gateway_clients(clients, check_token=None):
+    """The gateway's clients map (nginx ``map`` lines, the content of a secret): one line per
+    accepted token, ``"~^(?i:bearer) +TOKEN$" NAME;``. ``clients``: [{name, token}]; ``check_token``:
+    the collection's own health checks (client ``lambda_swarm``). Tokens are b64tokens of at
+    least 32 characters (nothing that could end the nginx string), names and tokens unique."""
+    entries = list(clients or [])
+    if not isinstance(clients or [], list):
+        raise RegistryError("stack_gateway_clients must be a list of {name, token}")
+    if check_token:
+        entries.append({"name": "lambda_swarm", "token": check_token})
+    names, tokens, lines = set(), set(), []
+    for i, entry in enumerate(entries):
+        where = "stack_gateway_clients[%d]" % i
+        if (
+            not isinstance(entry, dict)
+            or set(entry) - {"name", "token"}
+            or not {"name", "token"} <= set(entry)
+        ):
+            raise RegistryError("%s: give exactly the keys name and token" % where)
+        name, token = str(entry["name"]), str(entry["token"])
+        if not _CLIENT.fullmatch(name) or len(name) > 64:
+            raise RegistryError(
+                "%s.name: %r is not a client name (lower-case letters, digits, . _ -; up to 64)"
+                % (where, name)
+            )
+        if name in names:
+            raise RegistryError(
+                "%s.name: %r is given twice%s"
+                % (where, name, " (lambda_swarm is the collection's own)" if name == "lambda_swarm" else "")
+            )
+        if not TOKEN_MIN_LENGTH <= len(token) <= TOKEN_MAX_LENGTH or not _TOKEN.fullmatch(token):
+            raise RegistryError(
+                "%s.token (client %s): a token is %d to %d characters of A-Z a-z 0-9 . _ ~ + / - (then =), "
+                "e.g. `openssl rand -hex 32`; keep it in the vault"
+                % (where, name, TOKEN_MIN_LENGTH, TOKEN_MAX_LENGTH)
+            )
+        if token in tokens:
+            raise RegistryError("%s.token (client %s): another client has the same token" % (where, name))
+        names.add(name)
+        tokens.add(token)
+        # a regular expression: the scheme ignores case (RFC 7235), the token does not (a
+        # plain map key would match ignoring case)
+        lines.append('"~^(?i:bearer) +%s$" %s;' % (token.replace(".", "\\.").replace("+", "\\+"), name))
+    return "\n".join(lines) + "\n" if lines else ""
+
+
 def gateway_conf(servers, opts=None):
     """nginx.conf of the gateway: TLS, one route per server (/<name>/mcp), upstreams kept
     current from Docker's DNS by the gateway's entry point (files it writes under
@@ -398,6 +477,7 @@ def gateway_conf(servers, opts=None):
     errors), retries to the next replica on connect errors and 502/503, streaming replies
     passed through unbuffered, /healthz."""
     opts = opts or {}
+    auth = gateway_auth(opts.get("auth", "bearer"))
     lines = [
         "# Rendered by sophia.lambda_swarm (role stack); one route per MCP server.",
         "worker_processes 2;",
@@ -417,6 +497,23 @@ def gateway_conf(servers, opts=None):
         "    proxy_set_header Host $host;",
         "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "    proxy_set_header X-Forwarded-Proto https;",
+    ]
+    if auth:
+        lines += [
+            "    # bearer tokens: the client's name per accepted Authorization header (a secret);",
+            "    # the token never reaches a server, the client's name does",
+            "    map $http_authorization $mcp_client {",
+            '        default "";',
+            "        include /run/secrets/%s;" % GATEWAY_CLIENTS_FILE,
+            "    }",
+            "    map $mcp_client $mcp_challenge {",
+            '        "" \'Bearer realm="mcp"\';',
+            '        default "";',
+            "    }",
+            '    proxy_set_header Authorization "";',
+            "    proxy_set_header X-MCP-Client $mcp_client;",
+        ]
+    lines += [
         "    # streaming (SSE) replies pass through as they come",
         "    proxy_buffering off;",
         "    proxy_request_buffering off;",
@@ -446,12 +543,22 @@ def gateway_conf(servers, opts=None):
         "        ssl_prefer_server_ciphers off;",
         "        ssl_session_tickets off;",
         '        add_header Strict-Transport-Security "max-age=31536000" always;',
-        '        location = /healthz { default_type text/plain; return 200 "ok\\n"; }',
     ]
+    if auth:
+        lines += [
+            "        add_header WWW-Authenticate $mcp_challenge always;  # to callers without a valid token"
+        ]
+    lines += [
+        # the container's own health check; nobody else (it needs no token)
+        "        location = /healthz {",
+        '            allow 127.0.0.1; deny all; default_type text/plain; return 200 "ok\\n";',
+        "        }",
+    ]
+    check = 'if ($mcp_client = "") { return 401 "a bearer token is required\\n"; } ' if auth else ""
     for entry in ordered:
         lines += [
-            "        location = /%s/mcp { proxy_pass http://mcp_%s/mcp; }"
-            % (entry["name"], entry["name"].replace("-", "_")),
+            "        location = /%s/mcp { %sproxy_pass http://mcp_%s/mcp; }"
+            % (entry["name"], check, entry["name"].replace("-", "_")),
         ]
     lines += [
         '        location / { default_type text/plain; return 404 "no such MCP server\\n"; }',
@@ -461,11 +568,12 @@ def gateway_conf(servers, opts=None):
     return "\n".join(lines) + "\n"
 
 
-def gateway_targets(servers, host, port=443, timeout=None):
+def gateway_targets(servers, host, port=443, timeout=None, token=None):
     """mcp_health targets of every server that runs (replicas > 0), through the gateway at
     host:port: [{"name", "url": "https://host:port/<name>/mcp", "expect_tools"}] (and
-    ``timeout`` when given). The entry's ``health.expect_tools`` travel with it, so every
-    check through the gateway proves the same tools."""
+    ``timeout`` when given, ``headers`` with the bearer ``token`` when given). The entry's
+    ``health.expect_tools`` travel with it, so every check through the gateway proves the
+    same tools."""
     base = "https://%s:%s" % (host, port)
     out = []
     for entry in servers or []:
@@ -479,5 +587,7 @@ def gateway_targets(servers, host, port=443, timeout=None):
         }
         if timeout is not None:
             target["timeout"] = timeout
+        if token:
+            target["headers"] = {"Authorization": "Bearer %s" % token}
         out.append(target)
     return out

@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import secrets
+import tempfile
 
 DEFAULT_NAME = ".lambda_swarm"
 
@@ -60,3 +62,34 @@ def state_path(explicit, inventory_sources, cwd, *parts):
         base = default_state_dir(inventory_sources, cwd)
     base = check_state_dir(base)
     return os.path.join(base, *[str(p) for p in parts if p]) if parts else base
+
+
+def read_or_make_token(path, nbytes=32):
+    """The token kept in ``path``; made first (hex, ``nbytes`` random bytes) when the file is
+    missing or empty. The folders are made 0700, the file 0600; the token is written to a
+    file of its own and linked into place, so concurrent callers all read the first one."""
+    try:
+        with open(path) as handle:
+            token = handle.read().strip()
+        if token:
+            return token
+    except FileNotFoundError:
+        pass
+    folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".token.", dir=folder)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(nbytes) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another caller was first, or an empty file is there
+            with open(path) as handle:
+                if not handle.read().strip():
+                    os.replace(tmp, path)
+                    tmp = None
+    finally:
+        if tmp:
+            os.unlink(tmp)
+    with open(path) as handle:
+        return handle.read().strip()

@@ -138,6 +138,23 @@ def _context():
     return ssl.create_default_context(cafile=str(STATE / "ca" / "ca.crt"))
 
 
+def gateway_token():
+    """The token of the lab's gateway client lab-tests (made by lab/secrets.sh)."""
+    return (STATE / "secrets" / "gateway_token").read_text().strip()
+
+
+def gateway_status(server, headers=None, body=b"{}", timeout=10):
+    """(HTTP status, headers) of one POST to a server's route through the gateway."""
+    request = urllib.request.Request(
+        gateway_url(server), data=body, headers=dict(headers or {}), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, context=_context(), timeout=timeout) as reply:
+            return reply.status, dict(reply.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+
+
 def call_tool(server, tool, arguments, timeout=10):
     """tools/call through the gateway (stateless request); returns the result dict."""
     body = {
@@ -153,6 +170,7 @@ def call_tool(server, tool, arguments, timeout=10):
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
             "MCP-Protocol-Version": "2025-06-18",
+            "Authorization": "Bearer %s" % gateway_token(),
         },
         method="POST",
     )

@@ -99,6 +99,38 @@ def test_second_run_of_site_changes_nothing():
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert recap and all(r["changed"] == 0 for r in recap.values()), recap
     assert lk.tree_digest(installed) == before, "the run wrote into the installed collection"
+    check_token = (lk.CONTROLLER_STATE / "gateway" / "check-token").read_text().strip()
+    for token in (check_token, lk.gateway_token()):
+        assert token not in proc.stdout, "a gateway token is in the run's output"
+
+
+def test_gateway_answers_only_callers_with_a_known_bearer_token():
+    """stack_gateway_auth=bearer (the default): no token, a wrong one, the right one with
+    another case, or one with something after it: 401 with a Bearer challenge; the lab
+    client's token and the collection's check token: the server answers."""
+    token = lk.gateway_token()
+    check_token = (lk.CONTROLLER_STATE / "gateway" / "check-token").read_text().strip()
+    initialize = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}).encode()
+    base = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2025-06-18"}  # fmt: skip
+    refused = {
+        "none": {},
+        "wrong": {"Authorization": "Bearer " + "0" * 64},
+        "case": {"Authorization": "Bearer " + token.upper()},
+        "suffix": {"Authorization": "Bearer %s x" % token},
+        "basic": {"Authorization": "Basic " + token},
+    }
+    for why, extra in refused.items():
+        for server in ("ai_memory", "text_tools"):
+            status, headers = lk.gateway_status(server, dict(base, **extra), initialize)
+            assert status == 401, (why, server, status)
+            assert headers.get("WWW-Authenticate", "").startswith("Bearer"), (why, headers)
+    for accepted in (token, check_token):
+        status, headers = lk.gateway_status(
+            "ai_memory", dict(base, Authorization="bearer " + accepted), initialize
+        )
+        assert status == 200, status
+        assert "WWW-Authenticate" not in headers
 
 
 def test_note_remembered_then_recalled_through_the_gateway():

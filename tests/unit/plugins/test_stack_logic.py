@@ -2,6 +2,7 @@
 gateway's nginx configuration."""
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -156,6 +157,70 @@ def test_gateway_conf_routes_every_server_and_keeps_streams_unbuffered():
     assert conf == st.gateway_conf(st.normalize(list(reversed(SERVERS))))
 
 
+def test_gateway_conf_needs_a_known_bearer_token_by_default():
+    conf = st.gateway_conf(st.normalize(SERVERS))
+    assert "include /run/secrets/gateway_clients.map;" in conf
+    for entry in SERVERS:  # every route refuses a caller without a known token
+        assert re.search(
+            r'location = /%s/mcp \{ if \(\$mcp_client = ""\) \{ return 401 ' % entry["name"], conf
+        )
+    # the token stays at the gateway; the server learns the client's name
+    assert (
+        'proxy_set_header Authorization "";' in conf and "proxy_set_header X-MCP-Client $mcp_client;" in conf
+    )
+    # proxy_set_header in a location would drop the http-level ones: there is none
+    assert all("proxy_set_header" not in line for line in conf.splitlines() if "location" in line)
+    assert "add_header WWW-Authenticate $mcp_challenge always;" in conf
+    open_conf = st.gateway_conf(st.normalize(SERVERS), {"auth": "none"})
+    assert "mcp_client" not in open_conf and "gateway_clients" not in open_conf
+    with pytest.raises(st.RegistryError, match="stack_gateway_auth: 'basic' is not one of bearer, none"):
+        st.gateway_conf(st.normalize(SERVERS), {"auth": "basic"})
+
+
+def test_gateway_clients_map_lines_escape_and_refuse_what_could_break_nginx():
+    token = "a" * 30 + ".+/~_-="
+    text = st.gateway_clients([{"name": "app", "token": token}], "f" * 64)
+    assert text.splitlines() == [
+        '"~^(?i:bearer) +%s$" app;' % ("a" * 30 + "\\.\\+/~_-="),
+        '"~^(?i:bearer) +%s$" lambda_swarm;' % ("f" * 64),
+    ]
+    assert st.gateway_clients([], None) == ""
+    bad = [
+        (
+            [{"name": "app", "token": "short"}],
+            r"stack_gateway_clients\[0\].token \(client app\): a token is 32 to 200",
+        ),
+        ([{"name": "app", "token": 'a" x; }' + "a" * 40}], r"\[0\].token"),  # nginx syntax in a token
+        ([{"name": "app", "token": "a" * 40 + "\n"}], r"\[0\].token"),
+        ([{"name": "App", "token": "a" * 40}], r"\[0\].name: 'App' is not a client name"),
+        ([{"name": "a;b", "token": "a" * 40}], r"is not a client name"),
+        (
+            [{"name": "a", "token": "a" * 40}, {"name": "a", "token": "b" * 40}],
+            r"\[1\].name: 'a' is given twice",
+        ),
+        (
+            [{"name": "a", "token": "a" * 40}, {"name": "b", "token": "a" * 40}],
+            r"\[1\].token \(client b\): another",
+        ),
+        (
+            [{"name": "lambda_swarm", "token": "a" * 40}],
+            r"\[1\].name: 'lambda_swarm' is given twice \(lambda_swarm is",
+        ),
+        ([{"name": "a"}], r"\[0\]: give exactly the keys name and token"),
+        ([{"name": "a", "token": "a" * 40, "role": "x"}], r"give exactly the keys"),
+        ({"name": "a"}, r"must be a list"),
+    ]
+    for clients, message in bad:
+        with pytest.raises(st.RegistryError, match=message):
+            st.gateway_clients(clients, "f" * 64)
+
+
+def test_gateway_targets_carry_the_bearer_token_as_a_header():
+    (target,) = mcp_gateway_targets([{"name": "a"}], "h", 443, None, "t" * 40)
+    assert target["headers"] == {"Authorization": "Bearer " + "t" * 40}
+    assert "headers" not in mcp_gateway_targets([{"name": "a"}], "h", 443, None, None)[0]
+
+
 def test_gateway_targets_skip_servers_scaled_to_zero():
     servers = [
         {"name": "a", "replicas": 2, "health": {"expect_tools": ["x", "y"]}},
@@ -261,3 +326,15 @@ def test_gateway_tls_is_forward_secret_and_quiet():
         for c in ciphers.split()[1].rstrip(";").split(":")
     )
     assert 'Strict-Transport-Security "max-age=31536000" always' in conf
+
+
+def test_the_gateway_mounts_its_clients_secret_readable_by_nginx_only():
+    opts = copy.deepcopy(OPTS)
+    assert "gateway_clients" not in render(opts=opts)["secrets"]  # auth none: no secret
+    opts["gateway"]["clients_secret"] = "gateway_clients_0123456789ab"
+    doc = render(opts=opts)
+    assert doc["secrets"]["gateway_clients"] == {"external": True, "name": "gateway_clients_0123456789ab"}
+    mounted = {s["source"]: s for s in doc["services"]["gateway"]["secrets"]}
+    assert mounted["gateway_clients"] == {
+        "source": "gateway_clients", "target": "gateway_clients.map", "uid": "33", "gid": "33", "mode": 256,
+    }  # fmt: skip

@@ -1,11 +1,15 @@
 """The controller's state folder: one rule, never inside an installed collection."""
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from ansible.errors import AnsibleLookupError
+from ansible_collections.sophia.lambda_swarm.plugins.lookup.gateway_token import LookupModule
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._state import (
     StateDirError,
     default_state_dir,
+    read_or_make_token,
     state_path,
 )
 
@@ -57,3 +61,39 @@ def test_refuses_a_link_that_resolves_into_a_collection(tmp_path):
     os.symlink(real, link)
     with pytest.raises(StateDirError):
         state_path(str(link), [], "/")
+
+
+def test_check_token_made_once_private_and_kept(tmp_path):
+    path = tmp_path / "state" / "gateway" / "check-token"
+    with ThreadPoolExecutor(8) as pool:
+        tokens = set(pool.map(lambda _i: read_or_make_token(str(path)), range(32)))
+    assert len(tokens) == 1  # every concurrent caller reads the first token
+    token = tokens.pop()
+    assert len(token) == 64 and int(token, 16) >= 0
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
+    assert read_or_make_token(str(path)) == token
+    assert [p.name for p in path.parent.iterdir()] == ["check-token"]  # no temporary file left
+    path.write_text("\n")  # an emptied file: a new token
+    new = read_or_make_token(str(path))
+    assert new != token and len(new) == 64
+
+
+def test_gateway_token_lookup(tmp_path, monkeypatch):
+    lookup = LookupModule()
+    state = tmp_path / "st"
+    first = lookup.run([], {"lambda_swarm_state_dir": str(state)})
+    assert first == lookup.run([], {"lambda_swarm_state_dir": str(state)})
+    assert (state / "gateway" / "check-token").read_text().strip() == first[0]
+    assert lookup.run([], {"stack_gateway_check_token": "v" * 40, "lambda_swarm_state_dir": str(state)}) == [
+        "v" * 40
+    ]
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert (
+        lookup.run([], {"ansible_inventory_sources": [str(inv)]})[0]
+        == (inv / ".lambda_swarm" / "gateway" / "check-token").read_text().strip()
+    )
+    with pytest.raises(AnsibleLookupError, match="installed collection"):
+        lookup.run([], {"lambda_swarm_state_dir": str(tmp_path / "ansible_collections" / "x")})
