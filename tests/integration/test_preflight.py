@@ -53,6 +53,26 @@ def test_a_missing_vault_variable_is_named_before_any_host_changes():
     assert not node_tasks(proc.stdout)
 
 
+def test_a_bad_gateway_client_is_named_before_any_host_changes():
+    clients = [
+        {
+            "name": "lab-tests",
+            "token": "{{ lookup('ansible.builtin.file', lab_state_dir ~ '/secrets/gateway_token') }}",
+        },
+        {"name": "assistant", "token": 'short"; }'},
+    ]
+    proc, recap = lk.playbook(
+        "../site.yml", "-e", json.dumps({"stack_gateway_clients": clients}), timeout=300
+    )
+    assert proc.returncode != 0
+    assert (
+        "stack_gateway_clients[1].token (client assistant): a token is 32 to 200 characters" in proc.stdout
+    ), proc.stdout[-3000:]
+    assert lk.gateway_token() not in proc.stdout
+    assert set(recap) == {"localhost"}, recap
+    assert not node_tasks(proc.stdout)
+
+
 def test_health_playbook_checks_the_deployed_stack_by_default():
     proc, _ = lk.playbook("health.yml", timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
