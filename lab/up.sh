@@ -112,6 +112,8 @@ mcp_base=$(bash "$LAB_DIR/mcp-base.sh")
   echo "  vars:  # for the controller's plays too (preflight, validate run on localhost)"
   echo "    lab_repo_dir: $REPO_DIR"
   echo "    lab_state_dir: $LAB_STATE_DIR"
+  # this machine on the lab bridge: Docker gives the bridge the subnet's first address
+  echo "    lab_controller_address: $(python3 -c 'import ipaddress, sys; print(next(ipaddress.ip_network(sys.argv[1]).hosts()))' "$LAB_SUBNET")"
   echo "    lab_mcp_base_image: $mcp_base"
   echo "    lab_mcp_base_archive: $(bash "$LAB_DIR/mcp-base.sh" --archive)"
   echo "  children:"

@@ -150,3 +150,40 @@ def test_scaling_a_service_to_zero_fires_an_alert_that_resolves():
     lk.wait_for(lambda: not firing(service), 240, f"{ALERT} resolved", interval=5)
     print(json.dumps({"alert": ALERT, "fired_after_s": round(fired, 1),
                       "resolved_after_s": round(time.monotonic() - restored, 1)}))  # fmt: skip
+
+
+PROBE = """
+import json, socket, sys
+out = {}
+for target in sys.argv[1:]:
+    host, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+        out[target] = "open"
+    except OSError as exc:
+        out[target] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def test_docker_published_ports_obey_the_firewall():
+    """Prometheus (9090, published by Docker) answers the controller (host_docker_published_from)
+    and the peers, and no other source: a container the test starts on the lab network (the
+    internet's stand-in) reaches the gateway's 443 and nothing Docker publishes besides."""
+    manager = lk.first_manager()
+    address = lk.hosts()[manager]["ansible_host"]
+    node = lk.docker("inspect", manager)
+    assert node.returncode == 0, node.stderr
+    info = json.loads(node.stdout)[0]
+    network = next(iter(info["NetworkSettings"]["Networks"]))
+    outsider = lk.docker(
+        "run", "--rm", "--network", network, "--entrypoint", "python3", info["Config"]["Image"],
+        "-c", PROBE, "%s:9090" % address, "%s:443" % address, timeout=60,
+    )  # fmt: skip
+    assert outsider.returncode == 0, outsider.stderr
+    reached = json.loads(outsider.stdout)
+    assert reached == {"%s:9090" % address: "TimeoutError", "%s:443" % address: "open"}, reached
+    peer = next(name for name in lk.hosts() if name != manager)
+    from_peer = lk.docker("exec", peer, "python3", "-c", PROBE, "%s:9090" % address, timeout=30)
+    assert json.loads(from_peer.stdout) == {"%s:9090" % address: "open"}, from_peer.stdout + from_peer.stderr
+    assert prometheus("/api/v1/status/buildinfo")["version"]  # the controller is let through
