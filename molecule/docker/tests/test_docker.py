@@ -48,6 +48,17 @@ def test_firewall_denies_by_default_and_keeps_ssh(host):
     assert "22/tcp" in status
 
 
+def test_docker_published_ports_obey_the_firewall(host):
+    """ufw loaded the DOCKER-USER rules before Docker started, and Docker kept them (ahead of
+    its own RETURN), with the jump from FORWARD."""
+    rules = host.check_output("iptables -S DOCKER-USER").splitlines()
+    assert "-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN" in rules
+    assert "-A DOCKER-USER -p tcp -m conntrack --ctorigdstport 443 --ctdir ORIGINAL -j RETURN" in rules
+    drop = rules.index("-A DOCKER-USER -o docker_gwbridge -j DROP")
+    assert "-A DOCKER-USER -j RETURN" not in rules[:drop]  # Docker's own RETURN, if any, comes after
+    assert "-A FORWARD -j DOCKER-USER" in host.check_output("iptables -S FORWARD")
+
+
 def test_kernel_sysctls_and_modules(host):
     assert host.sysctl("net.ipv4.ip_forward") == 1
     assert "br_netfilter" in host.file("/etc/modules-load.d/lambda-swarm.conf").content_string
