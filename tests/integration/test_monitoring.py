@@ -167,7 +167,7 @@ print(json.dumps(out))
 
 
 def test_docker_published_ports_obey_the_firewall():
-    """Prometheus (9090, published by Docker) answers the controller (host_docker_published_from)
+    """Prometheus (9090, published by Docker) answers the controller (host_admin_sources)
     and the peers, and no other source: a container the test starts on the lab network (the
     internet's stand-in) reaches the gateway's 443 and nothing Docker publishes besides."""
     manager = lk.first_manager()

@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: sophia.lambda_swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the host role's firewall (logic in module_utils/_firewall.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._firewall import (
+    FirewallError,
+    docker_user_rules,
+)
+
+
+def docker_user_rules_filter(peers, admin_sources=None, public_ports=None, gateway_sources=None):
+    """The DOCKER-USER section for ufw's after.rules; a bad source or port fails naming it."""
+    try:
+        return docker_user_rules(
+            peers,
+            admin_sources or [],
+            public_ports or [],
+            ["any"] if gateway_sources is None else gateway_sources,
+        )
+    except FirewallError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"docker_user_rules": docker_user_rules_filter}
