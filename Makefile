@@ -59,6 +59,7 @@ lab: lab-up ## bring up the lab and run site.yml against it
 	@echo "Lab ready: $(LAB_MANAGERS) manager(s) + $(LAB_WORKERS) worker(s), site.yml applied, a note remembered and recalled."
 	@echo "  gateway:    https://$$(awk '/-m1:/ {gsub(/[{},]/, ""); print $$3}' inventory/lab/hosts.yml)/<server>/mcp (CA: .lab/ca/ca.crt)"
 	@echo "  report:     .lab/state/artifacts/health-report.json, .lab/state/artifacts/docker-compose.cloud.yml"
+	@echo "  token:      .lab/gateway/token (the gateway's bearer token for client lab-tests)"
 	@echo "  vault:      export ANSIBLE_VAULT_IDENTITY_LIST=lab@lab/vault-pass.sh (for ansible-playbook by hand)"
 	@echo "  inventory:  inventory/lab/hosts.yml (SSH as ubuntu, key .lab/ssh/id_ed25519)"
 	@echo "  try:        ansible -i inventory/lab all -m ping"

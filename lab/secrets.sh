@@ -4,7 +4,7 @@
 #    (password from lab/vault-pass.sh): the version key and an API token;
 #  - .lab/secrets/signer_key: a controller file, several lines with non-ASCII text, for the
 #    file source (and the byte-for-byte test);
-#  - .lab/secrets/gateway_token: the token of the gateway client the lab tests call as.
+#  - .lab/gateway/token: the token of the lab's gateway client (lab-tests), mode 0600.
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
 
@@ -32,9 +32,10 @@ main() {
     chmod 0600 "$VAULT_FILE"
     log "lab vault written: $VAULT_FILE"
   fi
-  if [ ! -s "$LAB_STATE_DIR/secrets/gateway_token" ]; then
-    random_hex 32 >"$LAB_STATE_DIR/secrets/gateway_token"
-    log "lab gateway client token written: $LAB_STATE_DIR/secrets/gateway_token"
+  if [ ! -s "$LAB_STATE_DIR/gateway/token" ]; then
+    mkdir -p "$LAB_STATE_DIR/gateway"
+    random_hex 32 >"$LAB_STATE_DIR/gateway/token"
+    log "lab gateway client token written: $LAB_STATE_DIR/gateway/token"
   fi
   if [ ! -s "$LAB_STATE_DIR/secrets/signer_key" ]; then
     printf 'lab signer key %s\nzweite Zeile: grüße, 東京, ☃\n\ttab and trailing spaces  \n' \

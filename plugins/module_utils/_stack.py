@@ -478,6 +478,11 @@ def gateway_conf(servers, opts=None):
     passed through unbuffered, /healthz."""
     opts = opts or {}
     auth = gateway_auth(opts.get("auth", "bearer"))
+    rate = opts.get("rate_limit", 200)
+    if not isinstance(rate, int) or isinstance(rate, bool) or rate < 0:
+        raise RegistryError(
+            "stack_gateway_rate_limit: %r is not a whole number of requests per second (0: off)" % rate
+        )
     lines = [
         "# Rendered by sophia.lambda_swarm (role stack); one route per MCP server.",
         "worker_processes 2;",
@@ -485,7 +490,15 @@ def gateway_conf(servers, opts=None):
         "error_log stderr warn;",
         "events { worker_connections 1024; }",
         "http {",
-        "    access_log /dev/stdout;",
+    ]
+    if auth:
+        lines += [
+            "    # the access log names the client, never its token",
+            "    log_format mcp_clients '$remote_addr $mcp_client [$time_local] \"$request\" $status '",
+            "                           '$body_bytes_sent $request_time';",
+        ]
+    lines += [
+        "    access_log /dev/stdout%s;" % (" mcp_clients" if auth else ""),
         "    server_tokens off;",
         "    client_body_temp_path /tmp/nginx-body;",
         "    proxy_temp_path /tmp/nginx-proxy;",
@@ -513,6 +526,12 @@ def gateway_conf(servers, opts=None):
             '    proxy_set_header Authorization "";',
             "    proxy_set_header X-MCP-Client $mcp_client;",
         ]
+        if rate:
+            lines += [
+                "    # each client's requests per second on this gateway (a burst of twice that first)",
+                "    limit_req_zone $mcp_client zone=mcp_clients:1m rate=%dr/s;" % rate,
+                "    limit_req_status 429;",
+            ]
     lines += [
         "    # streaming (SSE) replies pass through as they come",
         "    proxy_buffering off;",
@@ -549,12 +568,12 @@ def gateway_conf(servers, opts=None):
             "        add_header WWW-Authenticate $mcp_challenge always;  # to callers without a valid token"
         ]
     lines += [
-        # the container's own health check; nobody else (it needs no token)
-        "        location = /healthz {",
-        '            allow 127.0.0.1; deny all; default_type text/plain; return 200 "ok\\n";',
-        "        }",
+        # open (no token): load balancers and the container's own check; says nothing more
+        '        location = /healthz { default_type text/plain; return 200 "ok\\n"; }',
     ]
     check = 'if ($mcp_client = "") { return 401 "a bearer token is required\\n"; } ' if auth else ""
+    if auth and rate:
+        check += "limit_req zone=mcp_clients burst=%d nodelay; " % (2 * rate)
     for entry in ordered:
         lines += [
             "        location = /%s/mcp { %sproxy_pass http://mcp_%s/mcp; }"

@@ -140,7 +140,7 @@ def _context():
 
 def gateway_token():
     """The token of the lab's gateway client lab-tests (made by lab/secrets.sh)."""
-    return (STATE / "secrets" / "gateway_token").read_text().strip()
+    return (STATE / "gateway" / "token").read_text().strip()
 
 
 def gateway_status(server, headers=None, body=b"{}", timeout=10):

@@ -57,7 +57,7 @@ def test_a_bad_gateway_client_is_named_before_any_host_changes():
     clients = [
         {
             "name": "lab-tests",
-            "token": "{{ lookup('ansible.builtin.file', lab_state_dir ~ '/secrets/gateway_token') }}",
+            "token": "{{ lookup('ansible.builtin.file', lab_state_dir ~ '/gateway/token') }}",
         },
         {"name": "assistant", "token": 'short"; }'},
     ]

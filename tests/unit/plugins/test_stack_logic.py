@@ -338,3 +338,20 @@ def test_the_gateway_mounts_its_clients_secret_readable_by_nginx_only():
     assert mounted["gateway_clients"] == {
         "source": "gateway_clients", "target": "gateway_clients.map", "uid": "33", "gid": "33", "mode": 256,
     }  # fmt: skip
+
+
+def test_gateway_rate_limit_per_client_and_access_log_without_tokens():
+    conf = st.gateway_conf(st.normalize(SERVERS), {"rate_limit": 50})
+    assert "limit_req_zone $mcp_client zone=mcp_clients:1m rate=50r/s;" in conf
+    assert "limit_req_status 429;" in conf
+    assert conf.count("limit_req zone=mcp_clients burst=100 nodelay;") == len(SERVERS)
+    assert (
+        "access_log /dev/stdout mcp_clients;" in conf and "$http_authorization" not in conf.split("map ")[0]
+    )
+    log_format = conf[conf.index("log_format") : conf.index("access_log")]
+    assert "$mcp_client" in log_format and "http_authorization" not in log_format
+    assert "limit_req" not in st.gateway_conf(st.normalize(SERVERS), {"rate_limit": 0})
+    assert "limit_req" not in st.gateway_conf(st.normalize(SERVERS), {"auth": "none"})
+    for bad in (-1, "200", True, 1.5):
+        with pytest.raises(st.RegistryError, match="stack_gateway_rate_limit"):
+            st.gateway_conf(st.normalize(SERVERS), {"rate_limit": bad})
