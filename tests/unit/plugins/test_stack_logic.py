@@ -345,9 +345,7 @@ def test_gateway_rate_limit_per_client_and_access_log_without_tokens():
     assert "limit_req_zone $mcp_client zone=mcp_clients:1m rate=50r/s;" in conf
     assert "limit_req_status 429;" in conf
     assert conf.count("limit_req zone=mcp_clients burst=100 nodelay;") == len(SERVERS)
-    assert (
-        "access_log /dev/stdout mcp_clients;" in conf and "$http_authorization" not in conf.split("map ")[0]
-    )
+    assert "access_log /dev/stdout mcp_clients;" in conf
     log_format = conf[conf.index("log_format") : conf.index("access_log")]
     assert "$mcp_client" in log_format and "http_authorization" not in log_format
     assert "limit_req" not in st.gateway_conf(st.normalize(SERVERS), {"rate_limit": 0})
