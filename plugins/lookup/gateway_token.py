@@ -52,29 +52,21 @@ from ansible.plugins.lookup import LookupBase
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._state import (
     StateDirError,
     read_or_make_token,
-    state_path,
+    state_path_from_vars,
 )
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         variables = variables or {}
+        template = self._templar.template if self._templar is not None else None
         given = variables.get("stack_gateway_check_token")
-        if given is not None and self._templar is not None:
-            given = self._templar.template(given)
+        if given is not None and template is not None:
+            given = template(given)
         if given:
             return [str(given)]
-        explicit = variables.get("lambda_swarm_state_dir")
-        if explicit is not None and self._templar is not None:
-            explicit = self._templar.template(explicit)
         try:
-            path = state_path(
-                explicit,
-                variables.get("ansible_inventory_sources") or [],
-                os.getcwd(),
-                "gateway",
-                "check-token",
-            )
+            path = state_path_from_vars(variables, template, os.getcwd(), "gateway", "check-token")
             return [read_or_make_token(path)]
         except (StateDirError, OSError) as exc:
             raise AnsibleLookupError("gateway_token: %s" % exc) from None

@@ -56,21 +56,18 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._state import (
     StateDirError,
-    state_path,
+    state_path_from_vars,
 )
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         variables = variables or {}
-        explicit = variables.get("lambda_swarm_state_dir")
-        if explicit is not None and self._templar is not None:
-            explicit = self._templar.template(explicit)
-        sources = variables.get("ansible_inventory_sources") or []
+        template = self._templar.template if self._templar is not None else None
         cwd = os.getcwd()
         try:
             if not terms:
-                return [state_path(explicit, sources, cwd)]
-            return [state_path(explicit, sources, cwd, term) for term in terms]
+                return [state_path_from_vars(variables, template, cwd)]
+            return [state_path_from_vars(variables, template, cwd, term) for term in terms]
         except StateDirError as exc:
             raise AnsibleLookupError(str(exc)) from None

@@ -64,6 +64,15 @@ def state_path(explicit, inventory_sources, cwd, *parts):
     return os.path.join(base, *[str(p) for p in parts if p]) if parts else base
 
 
+def state_path_from_vars(variables, template, cwd, *parts):
+    """``state_path`` from a play's variables: ``lambda_swarm_state_dir`` (rendered with
+    ``template`` when given) and ``ansible_inventory_sources``."""
+    explicit = variables.get("lambda_swarm_state_dir")
+    if explicit is not None and template is not None:
+        explicit = template(explicit)
+    return state_path(explicit, variables.get("ansible_inventory_sources") or [], cwd, *parts)
+
+
 def read_or_make_token(path, nbytes=32):
     """The token kept in ``path``; made first (hex, ``nbytes`` random bytes) when the file is
     missing or empty. The folders are made 0700, the file 0600; the token is written to a
