@@ -103,11 +103,13 @@ lab-test: LAB_WORKERS = 2
 lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes): site.yml, the lab tests, teardown
 	@$(STAGE) lab-up bash lab/up.sh $(LAB_MANAGERS) $(LAB_WORKERS)
 	@rm -f artifacts/fault-report.json
-	@$(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
+	@ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks,ansible.posix.profile_roles \
+	 $(STAGE) lab-site ansible-playbook -i inventory/lab site.yml
 	@$(STAGE) lab-smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
 	@$(STAGE) lab-pytest pytest -q --durations=12 tests/integration
 	@rm -rf .lab/state/backups
-	@$(STAGE) lab-restore env LAB_RESTORE=1 pytest -q -s tests/integration/test_restore.py
+	@$(STAGE) lab-restore env LAB_RESTORE=1 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks \
+	 pytest -q -s tests/integration/test_restore.py
 	@$(STAGE) lab-down bash lab/down.sh
 
 test: ## everything CI runs: lint, unit, sanity, Molecule, the lab

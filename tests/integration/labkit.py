@@ -190,12 +190,17 @@ def tool_text(server, tool, arguments):
 
 class Load(threading.Thread):
     """Calls one tool through the gateway until stopped (or max_seconds / max_calls), one
-    call at a time per worker; counts failures with their reasons."""
+    call at a time per worker with `pause` seconds between a worker's calls; counts failures
+    with their reasons. Each call is a new MCP session on a new TLS connection (initialize,
+    then the tool), so a task the gateway routes to while it is gone fails a call. Two
+    workers with a 0.1 s pause sample the service about every 60 ms and leave the two cores
+    to the rollout they watch (unpaused, the load took a core and doubled every rollout)."""
 
-    def __init__(self, server, tool, arguments, workers=2, max_seconds=600, max_calls=20000, check=None):
+    def __init__(self, server, tool, arguments, workers=2, max_seconds=600, max_calls=20000, check=None,
+                 pause=0.1):  # fmt: skip
         super().__init__(daemon=True)
         self.server, self.tool, self.arguments, self.check = server, tool, arguments, check
-        self.workers, self.max_seconds, self.max_calls = workers, max_seconds, max_calls
+        self.workers, self.max_seconds, self.max_calls, self.pause = workers, max_seconds, max_calls, pause
         self.calls = 0
         self.failures = []
         self.lock = threading.Lock()
@@ -222,7 +227,7 @@ class Load(threading.Thread):
             ) as exc:
                 with self.lock:
                     self.failures.append("%s: %s" % (type(exc).__name__, exc))
-            time.sleep(0.02)
+            self.stopping.wait(self.pause)
 
     def run(self):
         threads = [threading.Thread(target=self._work, daemon=True) for _ in range(self.workers)]
