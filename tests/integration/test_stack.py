@@ -156,6 +156,9 @@ def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back
         (v2 / ".env").write_text("API_KEY=never-in-an-image\n")
         (v2 / ".git").mkdir()
         (v2 / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+        # a server removed from the project (js_tools is not in the lab's mcp_servers) leaves
+        # the build context too: the context is made afresh, not copied over the last one
+        shutil.rmtree(v2 / "backend" / "mcp_servers" / "js_tools")
         proc, _ = lk.playbook("stack.yml", "-e", "stack_project_dir=%s" % v2)
         assert proc.returncode == 0, proc.stdout[-3000:]
         after = image_of("mcp_text_tools")
@@ -170,10 +173,12 @@ def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back
             "sh",
             image_of("mcp_signer"),
             "-c",
-            "ls -a /app",
+            "ls -a /app; echo ---; ls /app/backend/mcp_servers",
         )
-        assert "backend" in listing.stdout.split(), listing.stdout + listing.stderr
-        assert ".env" not in listing.stdout.split() and ".git" not in listing.stdout.split(), listing.stdout
+        top, servers = listing.stdout.split("---")
+        assert "backend" in top.split() and "signer" in servers.split(), listing.stdout + listing.stderr
+        assert "js_tools" not in servers.split(), "a file deleted from the project is still in the image"
+        assert ".env" not in top.split() and ".git" not in top.split(), listing.stdout
 
         broken = project_copy(
             "broken",
