@@ -14,8 +14,9 @@ import ipaddress
 import re
 import socket
 
-# an RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens
-LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+# an RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens (used with
+# fullmatch: a `$` would let a trailing newline in)
+LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 UNDEFINED_RE = re.compile(r"'([^']+)' is undefined")
 
 
@@ -23,7 +24,7 @@ def valid_hostname(name):
     # type: (str) -> bool
     if not isinstance(name, str) or not name or len(name) > 253:
         return False
-    return all(LABEL_RE.match(label) for label in name.rstrip(".").split("."))
+    return all(LABEL_RE.fullmatch(label) for label in name.rstrip(".").split("."))
 
 
 def is_address(value):

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import re
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # fullmatch: `$` would let a trailing newline in
 VERSION_LENGTH = 12
 MAX_NAME = 64  # Docker's limit on a secret name
 
@@ -35,7 +35,7 @@ def version_of(content, key, length=VERSION_LENGTH):
 
 
 def versioned_name(name, version):
-    if not NAME_RE.match(name or ""):
+    if not NAME_RE.fullmatch(name or ""):
         raise ValueError(
             "secret name %r: use letters, digits, '_', '.', '-', starting with a letter or digit" % name
         )

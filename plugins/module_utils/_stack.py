@@ -12,7 +12,7 @@ __metaclass__ = type
 import difflib
 import re
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # fullmatch: `$` would let a trailing newline in
 GPU_KIND = "NVIDIA-GPU"
 LABEL = "io.sophia.lambda_swarm"
 
@@ -78,7 +78,7 @@ def normalize(servers, secret_names=None):
     for index, given in enumerate(servers or []):
         entry = dict(given or {})
         name = entry.get("name")
-        if not isinstance(name, str) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
             raise _err(
                 index, name, "name", "is missing or invalid", "use lower-case letters, digits, '_' or '-'"
             )

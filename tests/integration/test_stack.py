@@ -8,9 +8,12 @@ Needs a running lab on which site.yml ran (`make lab-test` does both)."""
 import json
 import re
 import shutil
+import socket
+import ssl
 import tarfile
 import time
 import uuid
+import warnings
 
 import labkit as lk
 import pytest
@@ -271,3 +274,45 @@ def test_the_registry_refuses_to_delete_an_image():
     assert status("-X", "DELETE") == "405"
     accept = "application/vnd.docker.distribution.manifest.v2+json,application/vnd.oci.image.manifest.v1+json"
     assert status("-I", "-H", "Accept: " + accept) == "200"
+
+
+def _handshake(**settings):
+    """A TLS handshake with the gateway, the client limited as `settings` say; (version,
+    cipher) or the ssl.SSLError the server's refusal raised."""
+    context = ssl.create_default_context(cafile=str(lk.STATE / "ca" / "ca.crt"))
+    with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated: offering them is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = settings.get("minimum", ssl.TLSVersion.TLSv1)
+        context.maximum_version = settings.get("maximum", ssl.TLSVersion.TLSv1_3)
+    # SECLEVEL 0: this client offers what OpenSSL's defaults would refuse on its own side,
+    # so a failure is the gateway's refusal, not the client's
+    context.set_ciphers(settings.get("ciphers", "ALL") + ":@SECLEVEL=0")
+    host = lk.hosts()[lk.first_manager()]["ansible_host"]
+    try:
+        with (
+            socket.create_connection((host, 443), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            return tls.version(), tls.cipher()[0]
+    except ssl.SSLError as exc:
+        return exc
+
+
+def test_gateway_refuses_old_tls_and_suites_without_forward_secrecy():
+    """TLS 1.0 and 1.1 and TLS 1.2 suites with RSA key exchange (no forward secrecy) or CBC
+    are refused by the gateway (a protocol or handshake alert from the server); TLS 1.2 with
+    ECDHE and TLS 1.3 are served. The same client settings complete TLS 1.0, TLS 1.1 and RSA
+    key exchange against an `openssl s_server` that allows them (checked on this machine's
+    OpenSSL 3), so each refusal is the gateway's."""
+    for old in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+        refused = _handshake(minimum=old, maximum=old)
+        assert isinstance(refused, ssl.SSLError), (old, refused)
+        assert "ALERT_PROTOCOL_VERSION" in str(refused), (old, refused)  # the server's alert
+    for suites in ("AES128-GCM-SHA256:AES256-SHA256", "ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA"):
+        refused = _handshake(maximum=ssl.TLSVersion.TLSv1_2, ciphers=suites)
+        assert isinstance(refused, ssl.SSLError), (suites, refused)
+        assert "HANDSHAKE_FAILURE" in str(refused), (suites, refused)
+    version, cipher = _handshake(maximum=ssl.TLSVersion.TLSv1_2)
+    assert version == "TLSv1.2" and cipher.startswith("ECDHE-"), cipher
+    assert "GCM" in cipher or "CHACHA" in cipher, cipher
+    assert _handshake()[0] == "TLSv1.3"

@@ -33,7 +33,7 @@ def test_newlines_and_unicode_are_content_like_any_other():
 @pytest.mark.parametrize(
     ("name", "error"),
     [("db_password", None), ("db.pass-word", None), ("-x", "use letters"), ("a b", "use letters"),
-     ("x" * 60, "too long")],
+     ("db_password\n", "use letters"), ("x" * 60, "too long")],
 )  # fmt: skip
 def test_versioned_name(name, error):
     if error:

@@ -127,6 +127,7 @@ def test_gateway_reads_its_tls_files_as_www_data():
     ("change", "key"),
     [
         ({"name": "Bad Name"}, "name"),
+        ({"name": "text_tools\n"}, "name"),
         ({"name": "gateway"}, "name"),
         ({"path": ""}, "path"),
         ({"module": None}, "module"),
