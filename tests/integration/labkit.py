@@ -48,8 +48,13 @@ def first_manager():
     return next(name for name, h in hosts().items() if h["group"] == "managers")
 
 
+def gateway_host():
+    """The address the lab's clients reach the gateway at (the first manager's)."""
+    return hosts()[first_manager()]["ansible_host"]
+
+
 def gateway_url(server):
-    return "https://%s:443/%s/mcp" % (hosts()[first_manager()]["ansible_host"], server)
+    return "https://%s:443/%s/mcp" % (gateway_host(), server)
 
 
 def docker(*args, timeout=60):
@@ -134,7 +139,8 @@ def user_playbook(inventory, playbook, collections, cwd, timeout=900):
     return proc, _recap(proc.stdout)
 
 
-def _context():
+def gateway_context():
+    """A TLS client context that trusts the lab's CA (the gateway's certificate)."""
     return ssl.create_default_context(cafile=str(STATE / "ca" / "ca.crt"))
 
 
@@ -149,7 +155,7 @@ def gateway_status(server, headers=None, body=b"{}", timeout=10):
         gateway_url(server), data=body, headers=dict(headers or {}), method="POST"
     )
     try:
-        with urllib.request.urlopen(request, context=_context(), timeout=timeout) as reply:
+        with urllib.request.urlopen(request, context=gateway_context(), timeout=timeout) as reply:
             return reply.status, dict(reply.headers)
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers)
@@ -174,7 +180,7 @@ def call_tool(server, tool, arguments, timeout=10):
         },
         method="POST",
     )
-    with urllib.request.urlopen(request, context=_context(), timeout=timeout) as reply:
+    with urllib.request.urlopen(request, context=gateway_context(), timeout=timeout) as reply:
         message = json.loads(reply.read().decode())
     if "error" in message:
         raise RuntimeError("%s/%s: %s" % (server, tool, message["error"]))

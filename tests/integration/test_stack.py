@@ -279,7 +279,7 @@ def test_the_registry_refuses_to_delete_an_image():
 def _handshake(**settings):
     """A TLS handshake with the gateway, the client limited as `settings` say; (version,
     cipher) or the ssl.SSLError the server's refusal raised."""
-    context = ssl.create_default_context(cafile=str(lk.STATE / "ca" / "ca.crt"))
+    context = lk.gateway_context()
     with warnings.catch_warnings():  # TLS 1.0 and 1.1 are deprecated: offering them is the point
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version = settings.get("minimum", ssl.TLSVersion.TLSv1)
@@ -287,7 +287,7 @@ def _handshake(**settings):
     # SECLEVEL 0: this client offers what OpenSSL's defaults would refuse on its own side,
     # so a failure is the gateway's refusal, not the client's
     context.set_ciphers(settings.get("ciphers", "ALL") + ":@SECLEVEL=0")
-    host = lk.hosts()[lk.first_manager()]["ansible_host"]
+    host = lk.gateway_host()
     try:
         with (
             socket.create_connection((host, 443), timeout=10) as raw,
