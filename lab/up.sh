@@ -98,6 +98,34 @@ for name in "${names[@]}"; do
 done
 mv "$ssh_dir/known_hosts.new" "$ssh_dir/known_hosts"
 
+# Stand-in GPUs (there is no GPU here): the workers named in LAB_GPUS (node suffix=count,
+# default two on w1 and one on w2) get lab/nvidia-standin's nvidia-container-toolkit package
+# (stand-ins of nvidia-smi, nvidia-ctk, nvidia-container-cli and the runtime) and their GPUs in
+# /etc/lab-gpus.json. Every other node has none.
+gpu_deb=$(bash "$LAB_DIR/nvidia-standin/build-deb.sh" "$LAB_STATE_DIR/nvidia-standin")
+declare -A gpus=()
+IFS=, read -r -a gpu_specs <<<"${LAB_GPUS-w1=2,w2=1}"
+for spec in "${gpu_specs[@]}"; do
+  [[ $spec =~ ^(w[0-9]+)=([0-9]+)$ ]] || die "LAB_GPUS: '$spec' is not NODE=COUNT (e.g. w1=2,w2=1)"
+  gpus[$LAB_NAME-${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+done
+for name in "${names[@]}"; do
+  count=${gpus[$name]:-0}
+  if (( count == 0 )); then
+    "$DOCKER" exec "$name" rm -f /etc/lab-gpus.json
+    continue
+  fi
+  n=${name##*-w}
+  uuids=$(for i in $(seq 0 $((count - 1))); do printf '"GPU-1ab0%04x-0000-4000-8000-%012x"\n' "$n" "$i"; done | paste -sd, -)
+  printf '{"model": "NVIDIA H100 80GB HBM3", "memory_mib": 81559, "driver": "550.127.05", "cuda": "12.4", "uuids": [%s]}\n' \
+    "$uuids" | "$DOCKER" exec -i "$name" sh -c 'cat >/etc/lab-gpus.json'
+  if ! "$DOCKER" exec "$name" sh -c "dpkg-query -W -f='\${Version}' nvidia-container-toolkit 2>/dev/null | grep -qx '$(dpkg-deb -f "$gpu_deb" Version)'"; then
+    "$DOCKER" cp "$gpu_deb" "$name:/tmp/nvidia-standin.deb"
+    "$DOCKER" exec "$name" dpkg -i /tmp/nvidia-standin.deb >/dev/null
+    log "$name: stand-in GPU stack installed, $count GPU(s)"
+  fi
+done
+
 # Facts Ansible cached for earlier nodes of the same names describe other containers.
 for name in "${names[@]}"; do rm -f "$REPO_DIR/.cache/facts/$name" "$REPO_DIR"/.cache/facts/*_"$name"; done
 

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._converge import old_gpu_engines
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import (
     RegistryError,
     compose,
@@ -64,6 +65,11 @@ def mcp_validate_servers(servers):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def mcp_old_gpu_engines(descriptions, kind="NVIDIA-GPU"):
+    """Nodes announcing GPUs of ``kind`` on an engine whose Swarm rejects GPU tasks."""
+    return old_gpu_engines(descriptions, kind)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -73,4 +79,5 @@ class FilterModule(object):
             "mcp_gateway_conf": mcp_gateway_conf,
             "mcp_gateway_targets": mcp_gateway_targets,
             "mcp_validate_servers": mcp_validate_servers,
+            "mcp_old_gpu_engines": mcp_old_gpu_engines,
         }

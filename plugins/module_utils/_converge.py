@@ -273,3 +273,29 @@ def shortage(tasks: Iterable[Mapping[str, Any]], free: list[dict[str, Any]]) -> 
                     "reason": "pending: no node has %d free %s (%s)" % (wanted, kind, listed),
                 }
     return None
+
+
+# Swarm's constraint enforcer before swarmkit pull request 3082 (moby/moby issue 44378,
+# docker/for-linux issue 1201) checks a task's assigned generic resources with the test
+# inverted: on every update of the node (a task attaching to an overlay network is one) it
+# rejects a running GPU task with "assigned node no longer meets constraints". Engines from
+# 23.0 carry the fix; Debian 12's docker.io 20.10 does not.
+GPU_ENGINE_MINIMUM = (23, 0)
+
+
+def _engine_version(text: str) -> tuple[int, ...]:
+    found = re.match(r"^\s*v?(\d+)\.(\d+)", text or "")
+    return (int(found.group(1)), int(found.group(2))) if found else ()
+
+
+def old_gpu_engines(descriptions: Iterable[Mapping[str, Any]], kind: str) -> list[str]:
+    """Nodes (``Description`` objects of ``docker node inspect``) that announce generic
+    resources of ``kind`` on an engine older than GPU_ENGINE_MINIMUM, as "host (engine X)"."""
+    out = []
+    for description in descriptions:
+        announced = count_generic(((description.get("Resources") or {}).get("GenericResources")))
+        engine = ((description.get("Engine") or {}).get("EngineVersion")) or ""
+        version = _engine_version(engine)
+        if announced.get(kind) and version and version < GPU_ENGINE_MINIMUM:
+            out.append("%s (engine %s)" % (description.get("Hostname") or "?", engine))
+    return sorted(out)

@@ -12,6 +12,16 @@ __metaclass__ = type
 PREFIX = "lambda_swarm_"
 # the label the stack role puts on each service: the replicas the inventory declares
 DECLARED_LABEL = "io.sophia.lambda_swarm.replicas"
+# labels the engine puts on a Swarm task's container
+TASK_ID_LABEL = "com.docker.swarm.task.id"
+TASK_NAME_LABEL = "com.docker.swarm.task.name"
+SERVICE_LABEL = "com.docker.swarm.service.name"
+STACK_LABEL = "com.docker.stack.namespace"
+# swarmkit (genericresource.EnvFormat) hands a task its generic resources in the environment
+# variable strings.ToUpper("DOCKER_RESOURCE_" + kind) = "<value>[,<value>...]"
+RESOURCE_ENV_PREFIX = "DOCKER_RESOURCE_"
+# the holder labels every GPU series carries (empty when no task holds the GPU)
+HOLDER_LABELS = ("service", "task", "stack")
 
 # nvidia-smi --query-gpu fields for telemetry, in this order
 GPU_FIELDS = (
@@ -46,6 +56,10 @@ HELP = {
     "gpu_memory_total_bytes": ("gauge", "GPU memory in total."),
     "gpu_temperature_celsius": ("gauge", "GPU temperature."),
     "gpu_power_watts": ("gauge", "GPU power draw."),
+    "gpu_assigned": (
+        "gauge",
+        "1 when a Swarm task holds the GPU (labels service, task, stack), 0 when free.",
+    ),
     "textfile_collector_success": ("gauge", "1 when the collector's last run succeeded."),
     "textfile_collector_timestamp_seconds": ("gauge", "When the collector last ran (Unix time)."),
 }
@@ -164,9 +178,55 @@ def _cell(text):
     return None if text in ("", "[N/A]", "N/A", "[Not Supported]", "[Unknown Error]") else text
 
 
-def gpu_samples(csv_text):
+def resource_env_name(kind):
+    """The environment variable a task gets its ``kind`` generic resources in."""
+    return (RESOURCE_ENV_PREFIX + kind).upper()
+
+
+def gpu_holders(inspected, kind):
+    """Which task holds which GPU: {uuid: {"service", "task", "stack", "container"}}.
+    ``inspected``: GET /containers/<id>/json of this node's containers (only running ones
+    count); ``kind``: the generic resource kind the node announces its GPUs as (dockerd's
+    node-generic-resources, e.g. NVIDIA-GPU). ``task`` is the task's name without its ID
+    (mcp_vision.1), ``container`` the container's name."""
+    variable = resource_env_name(kind)
+    holders = {}
+    # sorted: should two containers ever name the same GPU, the same one wins every run
+    for container in sorted(inspected, key=lambda c: (c.get("Name") or "", c.get("Id") or "")):
+        if not (container.get("State") or {}).get("Running"):
+            continue
+        config = container.get("Config") or {}
+        value = None
+        for entry in config.get("Env") or []:
+            key, sep, rest = entry.partition("=")
+            if sep and key == variable:
+                value = rest
+        if not value:
+            continue
+        labels = config.get("Labels") or {}
+        container_name = (container.get("Name") or (container.get("Id") or "")[:12]).lstrip("/")
+        task = labels.get(TASK_NAME_LABEL) or container_name
+        task_id = labels.get(TASK_ID_LABEL) or ""
+        if task_id and task.endswith("." + task_id):
+            task = task[: -len(task_id) - 1]  # <service>.<slot>.<task id> -> <service>.<slot>
+        holder = {
+            "service": labels.get(SERVICE_LABEL, ""),
+            "task": task,
+            "stack": labels.get(STACK_LABEL, ""),
+            "container": container_name,
+        }
+        for uuid in (part.strip() for part in value.split(",")):
+            if uuid and uuid not in holders:
+                holders[uuid] = holder
+    return holders
+
+
+def gpu_samples(csv_text, holders=None):
     """``nvidia-smi`` with GPU_QUERY_ARGS: one gauge set per GPU. Cells nvidia-smi cannot
-    report ([N/A], [Not Supported]) are left out, not made zero."""
+    report ([N/A], [Not Supported]) are left out, not made zero. Every series carries the
+    holder labels service, task and stack (empty for a GPU no task holds); ``holders``:
+    gpu_holders(). With ``holders`` None (unknown: the engine could not be read) the labels
+    are empty and gpu_assigned is left out rather than reported 0."""
     out = []
     for line in csv_text.splitlines():
         if not line.strip():
@@ -178,7 +238,11 @@ def gpu_samples(csv_text):
                 % (len(cells), len(GPU_FIELDS), line)
             )
         index, uuid, name, util, used, total, temp, power = cells
-        labels = {"gpu": index, "uuid": uuid or "", "model": name or ""}
+        holder = (holders or {}).get(uuid or "") or {}
+        held = dict((k, holder.get(k) or "") for k in HOLDER_LABELS)
+        labels = dict(held, gpu=index, uuid=uuid or "", model=name or "")
+        if holders is not None:
+            out.append(("gpu_assigned", dict(held, gpu=index, uuid=uuid or ""), bool(holder)))
         if util is not None:
             out.append(("gpu_utilization_ratio", labels, float(util) / 100.0))
         if used is not None:

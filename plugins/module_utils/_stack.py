@@ -254,7 +254,9 @@ def service(entry, opts):
     if entry["gpus"]:
         constraints.append("node.labels.gpu.count != 0")
         resources["reservations"] = {
-            "generic_resources": [{"discrete_resource_spec": {"kind": GPU_KIND, "value": entry["gpus"]}}]
+            "generic_resources": [
+                {"discrete_resource_spec": {"kind": opts.get("gpu_kind") or GPU_KIND, "value": entry["gpus"]}}
+            ]
         }
     deploy = {
         "mode": "replicated",

@@ -57,6 +57,19 @@ def gateway_url(server):
     return "https://%s:443/%s/mcp" % (gateway_host(), server)
 
 
+def node_gpus(node):
+    """The stand-in GPUs lab/up.sh gave a node (/etc/lab-gpus.json: model, uuids...), or None."""
+    proc = docker("exec", node, "cat", "/etc/lab-gpus.json")
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def gpu_labels(node):
+    """The GPU labels the swarm role gives a node: its stand-in GPUs' count and model."""
+    gpus = node_gpus(node)
+    return {"gpu.count": str(len(gpus["uuids"])), "gpu.model": gpus["model"]} if gpus else {
+        "gpu.count": "0", "gpu.model": "none"}  # fmt: skip
+
+
 def docker(*args, timeout=60):
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
 

@@ -102,7 +102,7 @@ def test_worker_left_the_swarm_by_force_rejoins_with_its_labels():
     labels = json.loads(
         lk.on_node(lk.first_manager(), "node", "inspect", node, "--format", "{{json .Spec.Labels}}").stdout
     )
-    wanted = (lk.hosts()[node].get("swarm_node_labels") or {}) | {"cloud": "lab", "gpu.model": "lab-fake"}
+    wanted = (lk.hosts()[node].get("swarm_node_labels") or {}) | {"cloud": "lab", **lk.gpu_labels(node)}
     assert {k: labels.get(k) for k in wanted} == {k: str(v) for k, v in wanted.items()}
     assert line["recovered"] == "yes"
 

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import labkit as lk
 import pytest
 import yaml
 
@@ -113,7 +114,7 @@ def test_swarm_matches_the_inventory():
     # the inventory's own labels (the data node's mcp.data) on top of cloud and GPU facts
     for worker, host in g["workers"].items():
         own = {k: str(v) for k, v in ((host or {}).get("swarm_node_labels") or {}).items()}
-        expected = {"cloud": "lab", "gpu.count": "2", "gpu.model": "lab-fake", **own}
+        expected = {"cloud": "lab", **lk.gpu_labels(worker), **own}
         owned = ",".join(sorted(["cloud", "gpu.count", "gpu.model", *own]))
         assert labels(worker) == {**expected, "io.sophia.lambda_swarm.labels": owned}
     network = docker("exec", "lswarm-m1", "docker", "network", "inspect", "mcp",
@@ -138,7 +139,7 @@ def test_node_that_left_is_rejoined_with_its_labels():
     assert proc.returncode == 0, proc.stdout[-3000:]
     rows = [r for r in nodes() if r[0] == worker]
     assert rows == [(worker, "Ready", "")]  # rejoined, and the stale entry removed
-    assert labels(worker)["gpu.count"] == "2"
+    assert labels(worker)["gpu.count"] == lk.gpu_labels(worker)["gpu.count"]
     proc, recap = run_swarm()
     assert proc.returncode == 0 and all(r["changed"] == 0 for r in recap.values()), recap
 

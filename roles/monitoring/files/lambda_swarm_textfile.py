@@ -7,7 +7,8 @@ runs it). Each collector writes DIR/lambda_swarm_<collector>.prom atomically:
   containers  CPU and memory per container, from the engine's stats API (every node)
   swarm       nodes, managers, service replicas (managers only)
   mcp         mcp_health through this manager's gateway (--mcp-targets FILE, managers only)
-  gpu         utilisation, memory, temperature, power per GPU, from nvidia-smi (GPU nodes)
+  gpu         utilisation, memory, temperature, power per GPU, from nvidia-smi, labelled with
+              the Swarm task that holds the GPU (--gpu-kind: its generic resource kind; GPU nodes)
 
 A collector that fails writes lambda_swarm_textfile_collector_success 0 and nothing stale.
 Standard library only; _docker_api, _mcp_health and _metrics are installed beside it."""
@@ -77,14 +78,38 @@ def mcp(path):
     return _metrics.mcp_samples(results)
 
 
-def gpu():
+def gpu_holders(api, kind):
+    """{uuid: holder} from this node's running Swarm task containers (their environment)."""
+    listed = api.get(
+        "/containers/json", filters=DockerAPI.filters(label=_metrics.TASK_ID_LABEL, status="running")
+    )
+    inspected = []
+    for container in listed:
+        try:
+            inspected.append(api.get(f"/containers/{container['Id']}/json"))
+        except DockerAPIError as exc:
+            if exc.status != 404:
+                raise
+            # removed between the listing and its inspection (tasks come and go): not an error
+    return _metrics.gpu_holders(inspected, kind)
+
+
+def gpu(api, kind):
     smi = shutil.which("nvidia-smi")
     if not smi:
         return []
     out = subprocess.run(  # noqa: S603  # a fixed command, no shell
         [smi, *_metrics.GPU_QUERY_ARGS], capture_output=True, text=True, timeout=20, check=True
     )
-    return _metrics.gpu_samples(out.stdout)
+    try:
+        holders = gpu_holders(api, kind)
+    except (DockerAPIError, OSError, ValueError) as exc:
+        # The engine could not be read: the telemetry is still written (holder labels empty,
+        # no lambda_swarm_gpu_assigned) and the gpu collector still reports success, since
+        # what it measures did not fail; the containers collector reports the engine's failure.
+        print(f"lambda_swarm_textfile: gpu: holders unknown: {type(exc).__name__}: {exc}", file=sys.stderr)
+        holders = None
+    return _metrics.gpu_samples(out.stdout, holders)
 
 
 def main(argv=None):
@@ -94,6 +119,9 @@ def main(argv=None):
     parser.add_argument("--node", default=socket.gethostname())
     parser.add_argument("--mcp-targets", default="", help="JSON file: [{name, url}] (managers)")
     parser.add_argument("--gpu", action="store_true")
+    parser.add_argument(
+        "--gpu-kind", default="NVIDIA-GPU", help="generic resource kind the node announces its GPUs as"
+    )
     args = parser.parse_args(argv)
     api = DockerAPI(args.socket, timeout=20)
     collectors = [
@@ -104,7 +132,7 @@ def main(argv=None):
     if args.mcp_targets:
         collectors.append(("mcp", lambda: mcp(args.mcp_targets)))
     if args.gpu:
-        collectors.append(("gpu", gpu))
+        collectors.append(("gpu", lambda: gpu(api, args.gpu_kind)))
     failed = 0
     for name, collect in collectors:
         try:

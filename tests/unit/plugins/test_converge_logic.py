@@ -232,3 +232,29 @@ def test_stack_state_passes_the_free_counts_on():
 )  # fmt: skip
 def test_count_generic(entries, counts):
     assert cv.count_generic(entries) == counts
+
+
+def described(host, engine, kinds=("NVIDIA-GPU",)):
+    """A node's Description as `docker node inspect` gives it (shape of Engine API 1.41)."""
+    resources = [
+        {"NamedResourceSpec": {"Kind": kind, "Value": "GPU-%s-%d" % (host, i)}}
+        for i, kind in enumerate(kinds)
+    ]
+    return {"Hostname": host, "Engine": {"EngineVersion": engine},
+            "Resources": {"NanoCPUs": 2000000000, "MemoryBytes": 1 << 30, "GenericResources": resources or None}}  # fmt: skip
+
+
+def test_gpu_nodes_on_engines_whose_swarm_rejects_gpu_tasks_are_named():
+    nodes = [
+        described("w1", "20.10.24+dfsg1"),  # Debian 12's docker.io: the enforcer bug
+        described("w2", "26.1.3"),  # fixed
+        described("m1", "20.10.24+dfsg1", kinds=()),  # no GPU: the bug cannot bite
+        described("w3", "22.06.0-beta.0"),
+        described("w4", "20.10.24", kinds=("VRAM",)),  # another kind
+        {"Hostname": "odd"},  # no engine or resources reported
+    ]
+    assert cv.old_gpu_engines(nodes, "NVIDIA-GPU") == [
+        "w1 (engine 20.10.24+dfsg1)",
+        "w3 (engine 22.06.0-beta.0)",
+    ]
+    assert cv.old_gpu_engines(nodes, "VRAM") == ["w4 (engine 20.10.24)"]
