@@ -119,9 +119,13 @@ for name in "${names[@]}"; do
   uuids=$(for i in $(seq 0 $((count - 1))); do printf '"GPU-1ab0%04x-0000-4000-8000-%012x"\n' "$n" "$i"; done | paste -sd, -)
   printf '{"model": "NVIDIA H100 80GB HBM3", "memory_mib": 81559, "driver": "550.127.05", "cuda": "12.4", "uuids": [%s]}\n' \
     "$uuids" | "$DOCKER" exec -i "$name" sh -c 'cat >/etc/lab-gpus.json'
-  if ! "$DOCKER" exec "$name" sh -c "dpkg-query -W -f='\${Version}' nvidia-container-toolkit 2>/dev/null | grep -qx '$(dpkg-deb -f "$gpu_deb" Version)'"; then
+  # the package's hash as a stamp on the node: an edited stand-in reaches nodes that are kept
+  stamp=$(sha256sum "$gpu_deb" | cut -c1-64)
+  if [ "$("$DOCKER" exec "$name" cat /var/lib/lab-nvidia-standin.sha256 2>/dev/null)" != "$stamp" ]; then
     "$DOCKER" cp "$gpu_deb" "$name:/tmp/nvidia-standin.deb"
-    "$DOCKER" exec "$name" dpkg -i /tmp/nvidia-standin.deb >/dev/null
+    # keep the config.toml the docker role edited (a conffile): no prompt, no overwrite
+    "$DOCKER" exec "$name" dpkg -i --force-confdef --force-confold /tmp/nvidia-standin.deb >/dev/null
+    "$DOCKER" exec "$name" sh -c "echo $stamp >/var/lib/lab-nvidia-standin.sha256"
     log "$name: stand-in GPU stack installed, $count GPU(s)"
   fi
 done

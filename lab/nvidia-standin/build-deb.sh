@@ -25,8 +25,11 @@ chmod 0755 "$root"
 
 install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/etc/nvidia-container-runtime" \
     "$root/usr/share/doc/$name"
+# the sources carry no interpreter line (they are not scripts of the collection); the
+# installed tools get Debian's python3
 for tool in nvidia-smi nvidia-ctk nvidia-container-runtime nvidia-container-cli; do
-    install -m 0755 "$here/$tool" "$root/usr/bin/$tool"
+    { echo '#!/usr/bin/python3'; cat "$here/$tool"; } >"$root/usr/bin/$tool"
+    chmod 0755 "$root/usr/bin/$tool"
 done
 install -m 0644 "$here/config.toml" "$root/etc/nvidia-container-runtime/config.toml"
 install -m 0644 "$here/README.md" "$root/usr/share/doc/$name/README.md"
@@ -38,7 +41,7 @@ Package: $name
 Version: $version
 Architecture: all
 Maintainer: sophia.lambda_swarm developers <lab@localhost>
-Depends: python3
+Depends: python3 (>= 3.11)
 Section: utils
 Priority: optional
 Installed-Size: $size

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._converge import old_gpu_engines
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._converge import gpu_nodes
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import (
     RegistryError,
     compose,
@@ -65,9 +65,9 @@ def mcp_validate_servers(servers):
         raise AnsibleFilterError(str(exc)) from None
 
 
-def mcp_old_gpu_engines(descriptions, kind="NVIDIA-GPU"):
-    """Nodes announcing GPUs of ``kind`` on an engine whose Swarm rejects GPU tasks."""
-    return old_gpu_engines(descriptions, kind)
+def mcp_gpu_nodes(nodes, kind="NVIDIA-GPU"):
+    """Which nodes announce GPUs of ``kind``, and the managers whose Swarm would reject them."""
+    return gpu_nodes(nodes, kind)
 
 
 class FilterModule(object):
@@ -79,5 +79,5 @@ class FilterModule(object):
             "mcp_gateway_conf": mcp_gateway_conf,
             "mcp_gateway_targets": mcp_gateway_targets,
             "mcp_validate_servers": mcp_validate_servers,
-            "mcp_old_gpu_engines": mcp_old_gpu_engines,
+            "mcp_gpu_nodes": mcp_gpu_nodes,
         }

@@ -276,10 +276,11 @@ def shortage(tasks: Iterable[Mapping[str, Any]], free: list[dict[str, Any]]) -> 
 
 
 # Swarm's constraint enforcer before swarmkit pull request 3082 (moby/moby issue 44378,
-# docker/for-linux issue 1201) checks a task's assigned generic resources with the test
-# inverted: on every update of the node (a task attaching to an overlay network is one) it
-# rejects a running GPU task with "assigned node no longer meets constraints". Engines from
-# 23.0 carry the fix; Debian 12's docker.io 20.10 does not.
+# docker/for-linux issue 1201) tests a task's assigned generic resources the wrong way round:
+# on any update of a node (a task attaching to an overlay network is one, a label change
+# another) it rejects a running GPU task there with "assigned node no longer meets
+# constraints". The enforcer runs in the leading manager, so the managers' engines are what
+# count. Engines from 23.0 carry the fix; Debian 12's docker.io 20.10 does not.
 GPU_ENGINE_MINIMUM = (23, 0)
 
 
@@ -288,14 +289,23 @@ def _engine_version(text: str) -> tuple[int, ...]:
     return (int(found.group(1)), int(found.group(2))) if found else ()
 
 
-def old_gpu_engines(descriptions: Iterable[Mapping[str, Any]], kind: str) -> list[str]:
-    """Nodes (``Description`` objects of ``docker node inspect``) that announce generic
-    resources of ``kind`` on an engine older than GPU_ENGINE_MINIMUM, as "host (engine X)"."""
-    out = []
-    for description in descriptions:
-        announced = count_generic(((description.get("Resources") or {}).get("GenericResources")))
-        engine = ((description.get("Engine") or {}).get("EngineVersion")) or ""
-        version = _engine_version(engine)
-        if announced.get(kind) and version and version < GPU_ENGINE_MINIMUM:
-            out.append("%s (engine %s)" % (description.get("Hostname") or "?", engine))
-    return sorted(out)
+def gpu_nodes(nodes: Iterable[Mapping[str, Any]], kind: str) -> dict[str, list[str]]:
+    """From ``docker node inspect`` objects: ``announcing`` (hosts that announce generic
+    resources of ``kind``), ``kinds`` (every kind any node announces) and ``old_managers``
+    (when some node announces ``kind``: the managers whose engine is older than
+    GPU_ENGINE_MINIMUM, as "host (engine X)")."""
+    announcing, kinds, managers = [], set(), []
+    for node in nodes:
+        description = node.get("Description") or {}
+        host = description.get("Hostname") or node.get("ID") or "?"
+        announced = count_generic((description.get("Resources") or {}).get("GenericResources"))
+        kinds.update(announced)
+        if announced.get(kind):
+            announcing.append(host)
+        if (node.get("Spec") or {}).get("Role") == "manager":
+            engine = (description.get("Engine") or {}).get("EngineVersion") or ""
+            version = _engine_version(engine)
+            if version and version < GPU_ENGINE_MINIMUM:
+                managers.append("%s (engine %s)" % (host, engine))
+    return {"announcing": sorted(announcing), "kinds": sorted(kinds),
+            "old_managers": sorted(managers) if announcing else []}  # fmt: skip

@@ -31,8 +31,11 @@ MODE_KEY = "nvidia-container-runtime.mode"
 MODES = ("auto", "legacy", "jit-cdi", "cdi", "csv")
 JIT_CDI_DEFAULT = (1, 18, 0)  # auto resolves to jit-cdi from this release
 JIT_CDI_SWARM = (1, 19, 0)  # the first release whose jit-cdi mode reads swarm-resource
+CTK_CONFIG_SET = (1, 14, 0)  # nvidia-ctk config --set (nvidia-ctk itself is older)
 
-_VERSION = re.compile(r"version\s+v?(\d+)\.(\d+)\.(\d+)", re.IGNORECASE)
+_VERSION = re.compile(
+    r"NVIDIA Container (?:Toolkit CLI|Runtime) version\s+v?(\d+)\.(\d+)\.(\d+)", re.IGNORECASE
+)
 _TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
 _KEY = re.compile(r"^\s*(#\s*)?([A-Za-z0-9_.-]+|\"[^\"]*\")\s*=\s*(.*)$")
 
@@ -124,7 +127,7 @@ def plan(version, current, kind, mode=None):
             also = ", or auto on toolkit 1.19.0 or later" if version < JIT_CDI_SWARM else " or auto"
             raise RuntimeConfigError(
                 "NVIDIA container toolkit %s in mode %r ignores Swarm's GPU assignment (every GPU task"
-                " would see every GPU): set docker_gpu_runtime_mode to legacy%s"
+                " would see every GPU): set mode (docker_gpu_runtime_mode) to legacy%s"
                 % (show_version(version), mode, also)
             )
         if (have or "auto") != mode:
@@ -136,6 +139,15 @@ def plan(version, current, kind, mode=None):
 
 def _quote(value):
     return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _keep_form(old, line, dotted):
+    """``line`` for the key ``old`` held: its indentation kept, written dotted when it was."""
+    key = _KEY.match(old)
+    indent = re.match(r"^\s*", old).group(0)
+    if key and key.group(2).strip('"') == dotted and "." in dotted:
+        return "%s%s = %s" % (indent, dotted, line.split(" = ", 1)[1])
+    return indent + line
 
 
 def edit_text(text, settings):
@@ -158,15 +170,17 @@ def edit_text(text, settings):
                     table_at = index
                 continue
             key = _KEY.match(raw)
-            if key and current == table and key.group(2).strip('"') == name:
+            found = key.group(2).strip('"') if key else None
+            # the key in its table, or written dotted at the top level (``table.key = ...``)
+            if key and ((current == table and found == name) or (table and not current and found == dotted)):
                 if key.group(1):
                     commented = index if commented is None else commented
                 else:
                     active = index
         if active is not None:
-            lines[active] = line
+            lines[active] = _keep_form(lines[active], line, dotted)
         elif commented is not None:
-            lines[commented] = line
+            lines[commented] = _keep_form(lines[commented], line, dotted)
         elif not table:
             lines.insert(first_table if first_table is not None else len(lines), line)
         elif table_at is not None:

@@ -91,8 +91,14 @@ changed_keys:
 import os
 import tempfile
 
+try:
+    import tomllib  # Python 3.11 and later; older targets skip the parse check
+except ImportError:
+    tomllib = None
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._nvidia_runtime import (
+    CTK_CONFIG_SET,
     DEFAULT_PATH,
     MODE_KEY,
     SWARM_KEY,
@@ -131,6 +137,7 @@ def _describe(settings):
 
 
 def _write(module, ctk, path, text, wanted):
+    """With nvidia-ctk where it has ``config --set`` (1.14 and later), else the lines edited."""
     if ctk:
         command = [ctk, "config", "--in-place"]
         if path != DEFAULT_PATH:
@@ -144,9 +151,17 @@ def _write(module, ctk, path, text, wanted):
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
+    edited = edit_text(text, wanted)
+    if tomllib is not None:  # never leave a file the runtime cannot load
+        try:
+            tomllib.loads(edited)
+        except ValueError as exc:
+            module.fail_json(
+                msg="%s: the edited file would not be valid TOML (%s); nothing written" % (path, exc)
+            )
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".config.toml.")
     with os.fdopen(fd, "w") as handle:
-        handle.write(edit_text(text, wanted))
+        handle.write(edited)
     os.chmod(tmp, 0o644)
     module.atomic_move(tmp, path)
 
@@ -168,7 +183,10 @@ def main():
     before = read_settings(text)
     if version is None and module.check_mode:
         # check mode on a host whose toolkit is still to be installed (the host role installs it)
-        module.warn("no NVIDIA container toolkit found yet: %s would be set once it is installed" % path)
+        module.warn(
+            "no NVIDIA container toolkit yet (the host role installs it): %s is checked once it is there"
+            % path
+        )
         module.exit_json(changed=True, toolkit_version="unknown", swarm_resource=before[SWARM_KEY],
                          mode=before[MODE_KEY] or "auto", changed_keys=[SWARM_KEY])  # fmt: skip
     try:
@@ -177,7 +195,7 @@ def main():
         module.fail_json(msg="%s: %s" % (path, exc), toolkit_version=show_version(version))
     after = dict(before, **wanted)
     if wanted and not module.check_mode:
-        _write(module, ctk, path, text, wanted)
+        _write(module, ctk if version >= CTK_CONFIG_SET else None, path, text, wanted)
         written = read_settings(_read(path))
         if any(written[key] != value for key, value in wanted.items()):
             module.fail_json(

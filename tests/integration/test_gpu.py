@@ -48,8 +48,10 @@ def gpu_nodes():
 def create(name, image, gpus, node=None):
     """A GPU service of the test stack, as the stack role would reserve it, but without an
     overlay network: this lab's engine (Debian 12's docker.io 20.10) has Swarm's constraint
-    enforcer bug that rejects GPU tasks on overlay networks (moby/moby issue 44378; the stack
-    role refuses GPU servers on such engines, see the last test)."""
+    enforcer bug (moby/moby issue 44378) that rejects running GPU tasks on an update of their
+    node, which a task attaching to an overlay network is (the stack role refuses GPU servers
+    on such managers, see the last test). So the stack role's own `gpus: N` rendering is
+    covered by the unit tests (tests/unit/plugins/test_stack_logic.py), not here."""
     args = ["service", "create", "--detach", "--name", "%s_%s" % (STACK, name),
             "--label", "com.docker.stack.namespace=%s" % STACK,
             "--container-label", "com.docker.stack.namespace=%s" % STACK, "--generic-resource", "%s=%d" % (KIND, gpus),
@@ -182,13 +184,17 @@ def test_without_a_swarm_assignment_the_runtime_shows_every_gpu(lab_gpus):
 
 
 def test_the_stack_role_would_refuse_gpu_servers_on_this_engine(lab_gpus):
-    """Debian 12's engine (20.10) rejects GPU tasks on overlay networks; the stack role's check
-    (filter mcp_old_gpu_engines) names exactly the GPU nodes here."""
+    """Debian 12's engine (20.10) has Swarm's constraint enforcer bug (moby/moby issue 44378):
+    the leading manager rejects running GPU tasks on any update of their node. The stack role's
+    check (filter mcp_gpu_nodes) sees the GPU nodes and names the managers it would refuse."""
     nodes, _two, _one, _image = lab_gpus
     manager = lk.first_manager()
     ids = lk.on_node(manager, "node", "ls", "-q").stdout.split()
-    described = [n["Description"] for n in json.loads(lk.on_node(manager, "node", "inspect", *ids).stdout)]
-    engines = {d["Hostname"]: d["Engine"]["EngineVersion"] for d in described}
-    if any(int(engines[n].split(".")[0]) >= 23 for n in nodes):
+    inspected = json.loads(lk.on_node(manager, "node", "inspect", *ids).stdout)
+    engines = {n["Description"]["Hostname"]: n["Description"]["Engine"]["EngineVersion"] for n in inspected}
+    managers = [h for h, info in lk.hosts().items() if info["group"] == "managers"]
+    if any(int(engines[m].split(".")[0]) >= 23 for m in managers):
         pytest.skip("this lab's engine carries the fix (23.0 or later)")
-    assert cv.old_gpu_engines(described, KIND) == sorted("%s (engine %s)" % (n, engines[n]) for n in nodes)
+    found = cv.gpu_nodes(inspected, KIND)
+    assert found["announcing"] == sorted(nodes)
+    assert found["old_managers"] == sorted("%s (engine %s)" % (m, engines[m]) for m in managers)

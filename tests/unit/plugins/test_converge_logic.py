@@ -234,27 +234,35 @@ def test_count_generic(entries, counts):
     assert cv.count_generic(entries) == counts
 
 
-def described(host, engine, kinds=("NVIDIA-GPU",)):
-    """A node's Description as `docker node inspect` gives it (shape of Engine API 1.41)."""
+def inspected(host, engine, role="worker", kinds=("NVIDIA-GPU",)):
+    """A node as `docker node inspect` gives it (the fields read; shape of Engine API 1.41)."""
     resources = [
         {"NamedResourceSpec": {"Kind": kind, "Value": "GPU-%s-%d" % (host, i)}}
         for i, kind in enumerate(kinds)
     ]
-    return {"Hostname": host, "Engine": {"EngineVersion": engine},
-            "Resources": {"NanoCPUs": 2000000000, "MemoryBytes": 1 << 30, "GenericResources": resources or None}}  # fmt: skip
+    return {"ID": "id-" + host, "Spec": {"Role": role, "Availability": "active"},
+            "Description": {"Hostname": host, "Engine": {"EngineVersion": engine},
+                            "Resources": {"NanoCPUs": 2000000000, "MemoryBytes": 1 << 30,
+                                          "GenericResources": resources or None}}}  # fmt: skip
 
 
-def test_gpu_nodes_on_engines_whose_swarm_rejects_gpu_tasks_are_named():
+def test_managers_whose_swarm_rejects_gpu_tasks_are_named_when_a_node_has_gpus():
     nodes = [
-        described("w1", "20.10.24+dfsg1"),  # Debian 12's docker.io: the enforcer bug
-        described("w2", "26.1.3"),  # fixed
-        described("m1", "20.10.24+dfsg1", kinds=()),  # no GPU: the bug cannot bite
-        described("w3", "22.06.0-beta.0"),
-        described("w4", "20.10.24", kinds=("VRAM",)),  # another kind
-        {"Hostname": "odd"},  # no engine or resources reported
+        inspected("m1", "20.10.24+dfsg1", "manager", kinds=()),  # Debian 12's docker.io: the enforcer bug
+        inspected("m2", "26.1.3", "manager", kinds=()),
+        inspected("m3", "22.06.0-beta.0", "manager", kinds=()),
+        inspected("w1", "20.10.24+dfsg1"),  # a worker's engine does not enforce
+        inspected("w2", "26.1.3", kinds=("VRAM",)),
+        {"ID": "odd"},  # nothing reported
     ]
-    assert cv.old_gpu_engines(nodes, "NVIDIA-GPU") == [
-        "w1 (engine 20.10.24+dfsg1)",
-        "w3 (engine 22.06.0-beta.0)",
-    ]
-    assert cv.old_gpu_engines(nodes, "VRAM") == ["w4 (engine 20.10.24)"]
+    assert cv.gpu_nodes(nodes, "NVIDIA-GPU") == {
+        "announcing": ["w1"],
+        "kinds": ["NVIDIA-GPU", "VRAM"],
+        "old_managers": ["m1 (engine 20.10.24+dfsg1)", "m3 (engine 22.06.0-beta.0)"],
+    }
+    # no node announces the kind: no GPU task can run anywhere, nothing about managers
+    assert cv.gpu_nodes(nodes, "gpu") == {
+        "announcing": [],
+        "kinds": ["NVIDIA-GPU", "VRAM"],
+        "old_managers": [],
+    }

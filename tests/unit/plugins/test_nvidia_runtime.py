@@ -8,6 +8,7 @@ writes the keys it is given), since the real toolkit cannot be installed here.""
 
 import os
 import stat
+import tomllib
 
 import pytest
 from ansible.module_utils import basic
@@ -46,7 +47,7 @@ def test_swarm_variable_is_the_kind_upper_cased():
     [
         ("NVIDIA Container Toolkit CLI version 1.18.1\ncommit: 0a1b2c3\n", (1, 18, 1)),
         ("NVIDIA Container Runtime version 1.14.3\ncommit: abc\nspec: 1.1.0-rc.2\n", (1, 14, 3)),
-        ("runc version 1.1.12", (1, 1, 12)),
+        ("runc version 1.1.12\ncommit: v1.1.12-0-g51d5e94", None),  # not the toolkit's
         ("", None),
         ("nvidia-ctk: command not found", None),
     ],
@@ -112,7 +113,9 @@ def test_a_mode_that_cannot_work_names_the_version_and_the_fix():
             "jit-cdi",
         )
     assert "toolkit 1.18.1 in mode 'jit-cdi' ignores Swarm's GPU assignment" in str(err.value)
-    assert "set docker_gpu_runtime_mode to legacy, or auto on toolkit 1.19.0 or later" in str(err.value)
+    assert "set mode (docker_gpu_runtime_mode) to legacy, or auto on toolkit 1.19.0 or later" in str(
+        err.value
+    )
     with pytest.raises(nr.RuntimeConfigError, match="cannot tell the NVIDIA container toolkit's version"):
         nr.plan(None, {}, "NVIDIA-GPU")
 
@@ -156,8 +159,14 @@ class Fail(Exception):
 
 @pytest.fixture(autouse=True)
 def _no_exit(monkeypatch):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kw: (_ for _ in ()).throw(Exit(kw)))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kw: (_ for _ in ()).throw(Fail(kw)))
+    def exit_json(self, **kwargs):
+        raise Exit(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise Fail(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
 FAKE_CTK = """#!/bin/sh
@@ -244,3 +253,20 @@ def test_module_without_nvidia_ctk_edits_the_two_lines(tmp_path, monkeypatch):
     assert conf.read_text() == DEFAULT_TOML.replace(
         '#swarm-resource = "DOCKER_RESOURCE_GPU"', 'swarm-resource = "DOCKER_RESOURCE_NVIDIA-GPU"'
     )
+
+
+def test_edit_text_replaces_a_dotted_top_level_key_instead_of_adding_its_table():
+    text = 'nvidia-container-runtime.mode = "cdi"\n\n[nvidia-container-cli]\nload-kmods = true\n'
+    edited = nr.edit_text(text, {"nvidia-container-runtime.mode": "legacy"})
+    assert edited == 'nvidia-container-runtime.mode = "legacy"\n\n[nvidia-container-cli]\nload-kmods = true\n'
+    tomllib.loads(edited)  # a second [nvidia-container-runtime] table would not load
+
+
+def test_old_nvidia_ctk_without_config_set_gets_the_lines_edited(tmp_path):
+    conf, ctk = fake_toolkit(tmp_path, version="1.13.5")
+    with pytest.raises(Exit) as done:
+        run({"path": str(conf), "nvidia_ctk": str(ctk)})
+    assert done.value.args[0]["changed"] is True and done.value.args[0]["toolkit_version"] == "1.13.5"
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls == ["--version"]  # nvidia-ctk 1.13 has no `config --set`: not called for it
+    assert nr.read_settings(conf.read_text())["swarm-resource"] == "DOCKER_RESOURCE_NVIDIA-GPU"

@@ -103,6 +103,11 @@ def test_gpu_servers_reserve_generic_resources_and_need_gpu_nodes():
     ]
     assert "node.labels.gpu.count != 0" in vision["placement"]["constraints"]
     assert "reservations" not in render()["services"]["signer"]["deploy"]["resources"]
+    # the kind the docker role announces (stack_gpu_resource_kind)
+    other = render(opts=dict(OPTS, gpu_kind="gpu"))["services"]["vision"]["deploy"]
+    assert other["resources"]["reservations"]["generic_resources"] == [
+        {"discrete_resource_spec": {"kind": "gpu", "value": 1}}
+    ]
 
 
 def test_volumes_and_placement():
