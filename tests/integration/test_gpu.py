@@ -35,14 +35,8 @@ VARIABLE = "DOCKER_RESOURCE_NVIDIA-GPU"
 
 def gpu_nodes():
     """{node: [uuid, ...]} of the lab's stand-in GPU nodes, from the nodes themselves."""
-    out = {}
-    for node, info in lk.hosts().items():
-        if info["group"] != "workers":
-            continue
-        proc = lk.docker("exec", node, "cat", "/etc/lab-gpus.json")
-        if proc.returncode == 0:
-            out[node] = json.loads(proc.stdout)["uuids"]
-    return out
+    gpus = {node: lk.node_gpus(node) for node, info in lk.hosts().items() if info["group"] == "workers"}
+    return {node: found["uuids"] for node, found in gpus.items() if found}
 
 
 def create(name, image, gpus, node=None):
