@@ -148,8 +148,11 @@ mcp_base=$(bash "$LAB_DIR/mcp-base.sh")
   echo "    lab_controller_address: $(python3 -c 'import ipaddress, sys; print(next(ipaddress.ip_network(sys.argv[1]).hosts()))' "$LAB_SUBNET")"
   echo "    lab_mcp_base_image: $mcp_base"
   echo "    lab_mcp_base_archive: $(bash "$LAB_DIR/mcp-base.sh" --archive)"
+  # literal paths (no templates), so tools that read the inventory untemplated (testinfra) connect
+  echo "    ansible_ssh_private_key_file: $ssh_dir/id_ed25519"
+  echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$ssh_dir/known_hosts"
   echo "  children:"
-  echo "    lab_nodes:  # connection settings: group_vars/lab_nodes/"
+  echo "    lab_nodes:  # connection settings: group_vars/lab_nodes/ and the two keys above"
   echo "      children:"
   echo "        managers:"
   echo "          hosts:"

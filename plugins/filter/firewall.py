@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._firewall import (
     FirewallError,
     docker_user_rules,
+    ufw_rules_for,
 )
 
 
@@ -27,6 +28,11 @@ def docker_user_rules_filter(peers, admin_sources=None, public_ports=None, gatew
         raise AnsibleFilterError(str(exc)) from None
 
 
+def ufw_rules_for_filter(sources, ports, comment=""):
+    """Rules (module ufw_rules) letting every source reach every port."""
+    return ufw_rules_for(sources or [], ports or [], comment or "")
+
+
 class FilterModule(object):
     def filters(self):
-        return {"docker_user_rules": docker_user_rules_filter}
+        return {"docker_user_rules": docker_user_rules_filter, "ufw_rules_for": ufw_rules_for_filter}

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private to sophia.lambda_swarm: the host firewall's DOCKER-USER rules. Pure functions, no
-Ansible.
+"""Private to sophia.lambda_swarm: the host firewall's DOCKER-USER rules and the ufw rules the
+roles need (module ufw_rules). Pure functions, no Ansible.
 
 Docker publishes ports with its own NAT rules, so packets to a published port are forwarded
 to the container and never pass ufw's INPUT rules. Docker keeps the DOCKER-USER chain for the
@@ -18,7 +18,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-from typing import Iterable, List, Mapping
+import re
+from typing import Iterable, List, Mapping, Set, Tuple
 
 DOCKER_BRIDGES = ("docker0", "docker_gwbridge", "br-+")
 PROTOCOLS = ("tcp", "udp")
@@ -76,3 +77,87 @@ def docker_user_rules(
     lines += ["-A DOCKER-USER -o %s -j DROP" % bridge for bridge in DOCKER_BRIDGES]
     lines.append("COMMIT")
     return "\n".join(lines) + "\n"
+
+
+# ufw's own record of each rule in user.rules (IPv4) and user6.rules (IPv6):
+#   ### tuple ### allow tcp 2377 0.0.0.0/0 any 10.0.0.12 in comment=...
+# fields: action, proto, destination port, destination, source port, source, direction
+_TUPLE = re.compile(r"^### tuple ### (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (in|out)\b", re.MULTILINE)
+_ANY = "0.0.0.0/0"
+
+
+def ufw_rules_have(text: str) -> Set[Tuple[str, str, str]]:
+    """The inbound allow rules ufw records in a user.rules text, as (proto, port, source)."""
+    have = set()
+    for action, proto, port, _dst, _sport, source, direction in _TUPLE.findall(text or ""):
+        if action == "allow" and direction == "in":
+            have.add((proto, port, source))
+    return have
+
+
+def _rule(rule: Mapping, index: int) -> Tuple[str, str, str, str]:
+    proto, port = str(rule.get("proto", "tcp")), str(rule.get("port", ""))
+    if proto not in PROTOCOLS or not port.isdigit() or not 0 < int(port) < 65536:
+        raise FirewallError("rules[%d]: %r is not {port: 1-65535, proto: tcp|udp, src}" % (index, dict(rule)))
+    source = str(rule.get("src", "any"))
+    if source != "any":
+        try:
+            network = ipaddress.ip_network(source, strict=False)
+        except ValueError:
+            raise FirewallError(
+                "rules[%d].src: %r is not an address, a CIDR or 'any' (e.g. 10.0.0.12, 10.8.0.0/16)"
+                % (index, source)
+            ) from None
+        # ufw records a single address without its prefix, a network as a CIDR
+        single = network.prefixlen == network.max_prefixlen
+        source = str(network.network_address) if single else str(network)
+    return proto, str(int(port)), source, str(rule.get("comment") or "")
+
+
+def ufw_missing_rules(
+    wanted: Iterable[Mapping], have_v4: Set[Tuple[str, str, str]], have_v6: Set[Tuple[str, str, str]]
+) -> List[Tuple[str, str, str, str]]:
+    """The wanted rules ({port, proto, src, comment}) ufw lacks, in order and once each, as
+    (proto, port, source, comment). ``src: any`` is judged by ufw's IPv4 record (its IPv6 one
+    exists only where ufw has IPv6 on)."""
+    missing: List[Tuple[str, str, str, str]] = []
+    seen = set()
+    for index, rule in enumerate(wanted):
+        proto, port, source, comment = _rule(rule, index)
+        if (proto, port, source) in seen:
+            continue
+        seen.add((proto, port, source))
+        if source == "any":
+            present = (proto, port, _ANY) in have_v4
+        else:
+            have = have_v6 if ipaddress.ip_network(source).version == 6 else have_v4
+            present = (proto, port, source) in have
+        if not present:
+            missing.append((proto, port, source, comment))
+    return missing
+
+
+def ufw_allow_argv(ufw: str, proto: str, port: str, source: str, comment: str = "") -> List[str]:
+    """The ufw command that adds one inbound allow rule."""
+    argv = [ufw, "allow", "proto", proto, "from", source, "to", "any", "port", port]
+    if comment:
+        argv += ["comment", comment]
+    return argv
+
+
+def ufw_rules_for(sources: Iterable[str], ports: Iterable[Mapping], comment: str = "") -> List[dict]:
+    """The rules ({port, proto, src, comment}) letting every source reach every port
+    ({port, proto, what}); the comment is ``comment`` followed by the port's ``what``."""
+    rules = []
+    for source in sources or []:
+        for port in ports or []:
+            text = " ".join(part for part in (comment, str(port.get("what") or "")) if part)
+            rules.append(
+                {
+                    "port": port.get("port"),
+                    "proto": port.get("proto", "tcp"),
+                    "src": str(source),
+                    "comment": text,
+                }
+            )
+    return rules

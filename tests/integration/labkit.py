@@ -84,9 +84,18 @@ def playbook(name, *extra, timeout=900):
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(LAB_INVENTORY), str(ROOT / "playbooks" / name), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
-        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        env={**checkout_env(), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
     )  # fmt: skip
     return proc, _recap(proc.stdout)
+
+
+def checkout_env():
+    """This environment for Ansible run from the checkout: its ansible.cfg, the vault and the
+    callbacks the caller chose, and none of the ANSIBLE_* paths a runner (Molecule) exported."""
+    kept = ("ANSIBLE_VAULT_IDENTITY_LIST", "ANSIBLE_CALLBACKS_ENABLED")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") or k in kept}
+    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
+    return env
 
 
 def run_tool(tool, *args, cwd=None, timeout=300):

@@ -14,7 +14,6 @@ not the stand-in's own say-so: the control container at the end sees every GPU.
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -70,7 +69,7 @@ def converge(timeout=90):
         [str(Path(sys.executable).parent / "ansible"), "-i", str(lk.LAB_INVENTORY), lk.first_manager(), "-b",
          "-m", "sophia.lambda_swarm.stack_converge", "-a", "stack=%s timeout=%d interval=1" % (STACK, timeout)],
         cwd=lk.ROOT, capture_output=True, text=True, timeout=timeout + 60, check=False,
-        env={**os.environ, "ANSIBLE_CONFIG": str(lk.ROOT / "ansible.cfg"), "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        env={**lk.checkout_env(), "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
              "ANSIBLE_NOCOLOR": "1"},
     )  # fmt: skip
     _head, _sep, body = proc.stdout.partition("=>")

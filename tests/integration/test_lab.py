@@ -4,7 +4,6 @@ PID 1, one machine identity each, and the inventory groups users script against.
 Needs a running lab (`make lab-up`); `make lab-test` runs it."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ def _ansible(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), **(env or {})},
+        env={**lk.checkout_env(), **(env or {})},
         check=False,
     )
 

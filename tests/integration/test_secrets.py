@@ -45,7 +45,7 @@ def vault_values():
     proc = subprocess.run(
         [str(lk.Path(sys.executable).parent / "ansible-vault"), "view", str(lk.LAB_INVENTORY / "group_vars" / "all" / "vault.yml")],
         cwd=lk.ROOT, capture_output=True, text=True, check=True,
-        env={**os.environ, "ANSIBLE_CONFIG": str(lk.ROOT / "ansible.cfg")},
+        env=lk.checkout_env(),
     )  # fmt: skip
     return [str(v) for v in yaml.safe_load(proc.stdout).values()]
 

@@ -5,7 +5,6 @@ follows an inventory change one node at a time, and keeps going when a manager i
 Needs a running lab on which site.yml ran (`make lab-test` does both)."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -58,7 +57,7 @@ def run_swarm(inventory=LAB_INVENTORY, *extra):
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
+        env={**lk.checkout_env(), "ANSIBLE_NOCOLOR": "1"},
     )  # fmt: skip
     recap = {}
     for line in proc.stdout.split("PLAY RECAP")[-1].splitlines():

@@ -11,10 +11,12 @@ import stat
 import tomllib
 
 import pytest
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _nvidia_runtime as nr
 from ansible_collections.sophia.lambda_swarm.plugins.modules import nvidia_runtime_config
+from module_harness import Exit, Fail
+
+pytestmark = pytest.mark.usefixtures("ansible_exits")
 
 DEFAULT_TOML = """\
 #accept-nvidia-visible-devices-as-volume-mounts = false
@@ -147,26 +149,6 @@ def test_edit_text_adds_missing_keys_in_the_right_place():
 
 
 # --- the module, with a fake nvidia-ctk -------------------------------------------------
-
-
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def _no_exit(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Fail(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
 FAKE_CTK = """#!/bin/sh
