@@ -187,6 +187,19 @@ def stack_state(services, tasks, since=0.0, free=None):
     }
 
 
+def surplus_services(state: Mapping[str, Any]) -> list[str]:
+    """From stack_state(): the replicated services running more tasks of their current spec
+    than their replicas while no update or rollback is going on."""
+    return [
+        s["name"]
+        for s in state.get("services") or []
+        if s.get("mode") == "replicated"
+        and not s.get("failed")
+        and s.get("reason") != "updating"
+        and (s.get("running") or 0) > (s.get("desired") or 0)
+    ]
+
+
 def waiting_for_resources(tasks: Iterable[Mapping[str, Any]]) -> bool:
     """Whether a task is pending because no node has the resources it reserves."""
     return any(_resource_pending(t) for t in tasks)

@@ -51,6 +51,15 @@ options:
     description: Seconds between polls.
     type: float
     default: 2
+  surplus_grace:
+    description:
+      - Seconds a replicated service may run more tasks of its current spec than its replicas,
+        with no update going on, before the wait stops and fails with the services in
+        RV(surplus) (an engine can leave two running tasks in one slot, seen after a restore;
+        C(docker service update --force) leaves one per slot). A start-first update has both
+        tasks running only for a moment.
+    type: int
+    default: 30
   since:
     description:
       - Epoch seconds when this deploy started. A rollback that started earlier belongs to an
@@ -98,6 +107,13 @@ seconds:
   description: Seconds waited.
   returned: always
   type: float
+surplus:
+  description: >-
+    The replicated services that ran more tasks than their replicas for longer than
+    O(surplus_grace).
+  returned: failure, when the surplus ended the wait
+  type: list
+  elements: str
 logs:
   description: Last log lines of each failing service (on failure).
   returned: failure
@@ -110,6 +126,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._converge import (
     node_free,
     stack_state,
+    surplus_services,
     task_errors,
     waiting_for_resources,
 )
@@ -142,6 +159,7 @@ def main():
             interval=dict(type="float", default=2),
             since=dict(type="float", default=0),
             log_lines=dict(type="int", default=20),
+            surplus_grace=dict(type="int", default=30),
             docker_socket=dict(type="path", default="/var/run/docker.sock"),
         ),
         supports_check_mode=True,
@@ -150,6 +168,7 @@ def main():
     api = DockerAPI(p["docker_socket"])
     started = time.time()
     state = None
+    surplus_since = {}
     while True:
         try:
             services, tasks = snapshot(api, p["stack"])
@@ -189,6 +208,17 @@ def main():
             )
         if state["done"]:
             module.exit_json(changed=False, services=state["services"], seconds=waited)
+        now = time.time()
+        surplus_since = dict((name, surplus_since.get(name, now)) for name in surplus_services(state))
+        stuck = sorted(name for name, since in surplus_since.items() if now - since >= p["surplus_grace"])
+        if stuck:
+            module.fail_json(
+                msg="stack_converge: %s runs more tasks than its replicas for %ds: %s"
+                % (p["stack"], p["surplus_grace"], ", ".join(stuck)),
+                services=state["services"],
+                seconds=waited,
+                surplus=stuck,
+            )
         if waited >= p["timeout"]:
             lacking = ["%s: %s" % (s["name"], s["reason"]) for s in state["services"] if not s["done"]]
             module.fail_json(

@@ -116,6 +116,29 @@ def test_stack_state_sorts_and_collects_failures():
 PENDING_ERR = "no suitable node (insufficient resources on 2 nodes)"
 
 
+def test_two_running_tasks_of_the_current_spec_in_a_one_replica_service_are_a_surplus():
+    # what restore.yml met: the restored task restarted while the deploy replaced it
+    state = cv.stack_state([service(replicas=1)], [task(node="n1"), task(node="n2")])
+    assert not state["done"] and not state["failed"]
+    assert cv.surplus_services(state) == ["mcp_x"]
+
+
+@pytest.mark.parametrize(
+    ("svc", "tasks"),
+    [
+        (service(replicas=2), [task(node="n1"), task(node="n2")]),  # converged
+        (
+            service(replicas=1, update={"State": "updating"}),
+            [task(node="n1"), task(node="n2")],
+        ),  # start-first
+        (service(replicas=1), [task(node="n1"), task(node="n2", spec=OLD)]),  # the old one stopping
+        (service(mode={"Global": {}}), [task(node="n1"), task(node="n2")]),  # one per node is right
+    ],
+)
+def test_no_surplus_while_updating_converged_or_global(svc, tasks):
+    assert cv.surplus_services(cv.stack_state([svc], tasks)) == []
+
+
 def gpu_node(name, uuids, state="ready", availability="active", discrete=None):
     resources = [{"NamedResourceSpec": {"Kind": "NVIDIA-GPU", "Value": u}} for u in uuids]
     if discrete:
