@@ -216,6 +216,52 @@ def tool_text(server, tool, arguments):
     return call_tool(server, tool, arguments)["content"][0]["text"]
 
 
+def _post(url, body, headers, timeout):
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "Authorization": "Bearer %s" % gateway_token(),
+            **headers,
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, context=gateway_context(), timeout=timeout) as reply:
+        raw = reply.read().decode()
+        return reply.headers, json.loads(raw) if raw else None
+
+
+def session_tool_text(server, tool, arguments, timeout=10):
+    """tools/call through the gateway in a 2025-11-25 session (initialize, initialized, call),
+    for servers that answer only inside a session (the Node.js js_tools)."""
+    url = gateway_url(server)
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "lab", "version": "1"},
+        },
+    }
+    headers, _ = _post(url, init, {}, timeout)
+    session = {"Mcp-Session-Id": headers["Mcp-Session-Id"], "MCP-Protocol-Version": "2025-11-25"}
+    _post(url, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session, timeout)
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+    _, message = _post(url, call, session, timeout)
+    if "error" in message or message["result"].get("isError"):
+        raise RuntimeError("%s/%s: %s" % (server, tool, message))
+    return message["result"]["content"][0]["text"]
+
+
 class Load(threading.Thread):
     """Calls one tool through the gateway until stopped (or max_seconds / max_calls), one
     call at a time per worker with `pause` seconds between a worker's calls; counts failures

@@ -7,6 +7,7 @@ Needs a running lab on which site.yml ran (`make lab-test` does both)."""
 import json
 import re
 import shutil
+import subprocess
 
 import labkit as lk
 import pytest
@@ -82,6 +83,7 @@ def test_health_playbook_checks_the_deployed_stack_by_default():
     assert set(names) == expected and all(r["ok"] for r in names.values()), names
     # expect_tools of the registry travelled with the targets
     assert {"remember", "recall", "forget", "list_keys"} <= set(names["ai_memory"]["tools"])
+    assert {"reverse", "add"} <= set(names["js_tools"]["tools"])
 
 
 def test_teardown_of_a_worker_without_the_confirmation_changes_nothing():
@@ -105,3 +107,61 @@ def test_teardown_of_a_worker_without_the_confirmation_changes_nothing():
     assert lk.on_node(worker, "volume", "ls", "-q").stdout == volumes
     state = lk.on_node(worker, "info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
     assert state == "active"
+
+
+ABSENT_PLAY = """\
+- name: The DOCKER-USER rules taken away (what teardown.yml runs on a host leaving the swarm)
+  hosts: all
+  become: true
+  gather_facts: false
+  tasks:
+    - name: Entry point docker_user_absent
+      ansible.builtin.include_role:
+        name: sophia.lambda_swarm.host
+        tasks_from: docker_user_absent
+"""
+
+
+def test_the_docker_user_rules_are_removed_cleanly(tmp_path):
+    """Entry point host docker_user_absent: --check changes nothing on the node; then the
+    collection's block leaves ufw's after.rules and the loaded DOCKER-USER chain is empty; a
+    second run changes nothing. The node gets its rules back (after.rules, ufw reload)."""
+    worker = sorted(name for name, h in lk.hosts().items() if h["group"] == "workers")[-1]
+
+    def read():
+        rules = lk.docker("exec", worker, "iptables", "-w", "5", "-S", "DOCKER-USER")
+        after = lk.docker("exec", worker, "cat", "/etc/ufw/after.rules")
+        assert rules.returncode == 0 and after.returncode == 0, rules.stderr + after.stderr
+        return rules.stdout.splitlines(), after.stdout
+
+    rules, after = read()
+    assert "-A DOCKER-USER -o docker_gwbridge -j DROP" in rules and "sophia.lambda_swarm DOCKER-USER" in after
+    play = tmp_path / "docker-user-absent.yml"
+    play.write_text(ABSENT_PLAY)
+    try:
+        proc, recap = lk.playbook(str(play), "-l", worker, "--check", timeout=300)
+        assert proc.returncode == 0 and recap[worker]["changed"] >= 1, proc.stdout[-2000:]
+        assert read() == (rules, after), "--check changed the node"
+
+        proc, recap = lk.playbook(str(play), "-l", worker, timeout=300)
+        assert proc.returncode == 0 and recap[worker]["changed"] >= 1, proc.stdout[-2000:]
+        now, now_after = read()
+        assert now == ["-N DOCKER-USER"], now
+        assert "sophia.lambda_swarm DOCKER-USER" not in now_after and "DOCKER-USER" not in now_after
+        assert now_after.strip() and "COMMIT" in now_after  # ufw's own rules are still there
+
+        proc, recap = lk.playbook(str(play), "-l", worker, timeout=300)
+        assert proc.returncode == 0 and recap[worker]["changed"] == 0, recap
+    finally:
+        subprocess.run(
+            ["docker", "exec", "-i", worker, "sh", "-c", "cat > /etc/ufw/after.rules"],
+            input=after, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        assert lk.docker("exec", worker, "ufw", "reload").returncode == 0
+    # ufw's reload declares the chain afresh: Docker's own trailing RETURN, if it had one, is
+    # not put back (an empty tail returns the same way)
+    back, back_after = read()
+    docker_return = "-A DOCKER-USER -j RETURN"
+    assert back_after == after and [r for r in back if r != docker_return] == [
+        r for r in rules if r != docker_return
+    ], "the node did not get its DOCKER-USER rules back"

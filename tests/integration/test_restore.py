@@ -93,6 +93,7 @@ def test_backup_then_restore_into_a_fresh_lab_brings_the_notes_back():
         "restore.yml", "-e", f"restore_from={backup}", "-e", f"restore_confirm={backup.name}", timeout=1800
     )
     restore_seconds = time.monotonic() - started
+    (lk.ROOT / "artifacts").mkdir(exist_ok=True)
     (lk.ROOT / "artifacts" / "restore.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert all(r["failed"] == 0 for r in recap.values()), recap

@@ -54,6 +54,17 @@ def test_site_left_every_server_healthy_through_the_gateway():
     assert "@sha256:" in compose and "endpoint_mode: dnsrr" in compose
 
 
+def test_a_server_that_is_not_python_answers_through_the_gateway():
+    """js_tools: Node.js from its own Dockerfile (no module, no Python), in the stack like the
+    others: healthy with its tools in the report, and a tools/call in a session works."""
+    report = json.loads((ARTIFACTS / "health-report.json").read_text())
+    js = next(r for r in report["results"] if r["name"] == "js_tools")
+    assert js["ok"] and js["era"] == "2025-11-25" and js["server_name"] == "js_tools", js
+    assert {"reverse", "add"} <= set(js["tools"]), js
+    assert lk.session_tool_text("js_tools", "reverse", {"text": "grüße"}) == "eßürg"
+    assert lk.session_tool_text("js_tools", "add", {"numbers": [1, 2, 3.5]}) == "6.5"
+
+
 # what a used checkout holds that must never ship: state, keys, vault, caches
 NEVER_SHIPPED = re.compile(
     r"(^|/)(\.lab|\.cache|\.collections|\.venv|\.ansible|\.pytest_cache|\.ruff_cache|\.lambda_swarm|"
@@ -159,9 +170,9 @@ def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back
         (v2 / ".env").write_text("API_KEY=never-in-an-image\n")
         (v2 / ".git").mkdir()
         (v2 / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-        # a server removed from the project (js_tools is not in the lab's mcp_servers) leaves
-        # the build context too: the context is made afresh, not copied over the last one
-        shutil.rmtree(v2 / "backend" / "mcp_servers" / "js_tools")
+        # a file removed from the project (no server needs its README) leaves the build context
+        # too: the context is made afresh, not copied over the last one
+        (v2 / "README.md").unlink()
         proc, _ = lk.playbook("stack.yml", "-e", "stack_project_dir=%s" % v2)
         assert proc.returncode == 0, proc.stdout[-3000:]
         after = image_of("mcp_text_tools")
@@ -180,7 +191,7 @@ def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back
         )
         top, servers = listing.stdout.split("---")
         assert "backend" in top.split() and "signer" in servers.split(), listing.stdout + listing.stderr
-        assert "js_tools" not in servers.split(), "a file deleted from the project is still in the image"
+        assert "README.md" not in top.split(), "a file deleted from the project is still in the image"
         assert ".env" not in top.split() and ".git" not in top.split(), listing.stdout
 
         broken = project_copy(
