@@ -47,6 +47,7 @@ def main() -> int:
             **os.environ,
             "LAB_NAME": "lswarm-bench",
             "LAB_SUBNET": "172.31.241.0/24",
+            "LAB_PRIVATE_SUBNET": "172.31.251.0/24",
             "LAB_STATE_DIR": state,
             "LAB_INVENTORY": str(Path(state) / "hosts.yml"),
             "LAB_IMAGE_REPO": BENCH_IMAGE_REPO,

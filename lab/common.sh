@@ -9,8 +9,13 @@ REPO_DIR=$(cd "$LAB_DIR/.." && pwd)
 LAB_STATE_DIR=${LAB_STATE_DIR:-$REPO_DIR/.lab}
 LAB_LABEL=io.sophia.lambda_swarm.lab
 LAB_NAME=${LAB_NAME:-lswarm}
+# Two networks, as a Lambda host has two addresses: LAB_NETWORK is the "public" one (the
+# default route, ansible_host, SSH, the gateway's clients); LAB_PRIVATE_NETWORK the "private"
+# one the swarm, its overlays and the firewall's peer rules use (swarm_private_networks).
 LAB_NETWORK=${LAB_NETWORK:-${LAB_NAME}-net}
 LAB_SUBNET=${LAB_SUBNET:-172.31.240.0/24}
+LAB_PRIVATE_NETWORK=${LAB_PRIVATE_NETWORK:-${LAB_NAME}-private}
+LAB_PRIVATE_SUBNET=${LAB_PRIVATE_SUBNET:-172.31.250.0/24}
 LAB_IMAGE_REPO=${LAB_IMAGE_REPO:-sophia-lambda-swarm/node}
 LAB_INVENTORY=${LAB_INVENTORY:-$REPO_DIR/inventory/lab/hosts.yml}
 DOCKER=${DOCKER:-docker}

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Tear the lab down: its node containers, their volumes, its network, its SSH key
+# Tear the lab down: its node containers, their volumes, its networks, its SSH key
 # and generated inventory. Only things carrying the lab's label are touched; the
 # cached base image stays (remove it with `docker image rm` if you want it gone).
 #   lab/down.sh [--nodes]
 # --nodes: only the node containers and their disks go (a disaster that takes every host);
-# the controller's side (network, SSH key, CA, vault, secrets, state with its backups, inventory) stays, so
+# the controller's side (networks, SSH key, CA, vault, secrets, state with its backups, inventory) stays, so
 # lab/up.sh brings up bare hosts of the same names and addresses (playbooks/restore.yml).
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
@@ -15,7 +15,7 @@ if [ "${1:-}" = "--nodes" ]; then
   mapfile -t vols < <("$DOCKER" volume ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
   (( ${#vols[@]} )) && "$DOCKER" volume rm "${vols[@]}" >/dev/null
   rm -f "$REPO_DIR"/.cache/facts/*"$LAB_NAME"-*
-  log "removed ${#nodes[@]} node(s) and ${#vols[@]} disk(s); the lab's network, keys, CA and secrets are kept"
+  log "removed ${#nodes[@]} node(s) and ${#vols[@]} disk(s); the lab's networks, keys, CA and secrets are kept"
   exit 0
 fi
 
@@ -42,7 +42,7 @@ else
   fi
   mapfile -t nets < <("$DOCKER" network ls -q --filter "label=$LAB_LABEL=$LAB_NAME")
   if (( ${#nets[@]} )); then
-    log "removing network $LAB_NETWORK"
+    log "removing networks $LAB_NETWORK and $LAB_PRIVATE_NETWORK"
     "$DOCKER" network rm "${nets[@]}" >/dev/null
   fi
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bring up the lab: N managers + M workers, each a container that behaves like a
-# cloud host (systemd as PID 1, its own address, real SSH, room for its own Docker
-# engine), and write inventory/lab/hosts.yml.
+# cloud host (systemd as PID 1, a public and a private address as a Lambda host has, real
+# SSH, room for its own Docker engine), and write inventory/lab/hosts.yml.
 #   lab/up.sh [MANAGERS] [WORKERS]     defaults 3 1 (or LAB_MANAGERS / LAB_WORKERS)
 # Nodes that already run with the current image are kept, so a second run is quick.
 # shellcheck source=lab/common.sh
@@ -27,10 +27,13 @@ if [ ! -f "$ssh_dir/id_ed25519" ]; then
   ssh-keygen -q -t ed25519 -N '' -C "lambda-swarm-lab" -f "$ssh_dir/id_ed25519"
 fi
 
-if ! "$DOCKER" network inspect "$LAB_NETWORK" >/dev/null 2>&1; then
-  log "creating network $LAB_NETWORK ($LAB_SUBNET)"
-  "$DOCKER" network create --label "$LAB_LABEL=$LAB_NAME" --subnet "$LAB_SUBNET" "$LAB_NETWORK" >/dev/null
-fi
+for net in "$LAB_NETWORK=$LAB_SUBNET" "$LAB_PRIVATE_NETWORK=$LAB_PRIVATE_SUBNET"; do
+  [[ ${net#*=} == */24 ]] || die "the lab's subnets must be /24s (got ${net#*=})"
+  if ! "$DOCKER" network inspect "${net%%=*}" >/dev/null 2>&1; then
+    log "creating network ${net%%=*} (${net#*=})"
+    "$DOCKER" network create --label "$LAB_LABEL=$LAB_NAME" --subnet "${net#*=}" "${net%%=*}" >/dev/null
+  fi
+done
 
 names=()
 for i in $(seq 1 "$managers"); do names+=("$LAB_NAME-m$i"); done
@@ -45,19 +48,21 @@ for old in $("$DOCKER" ps -a --filter "label=$LAB_LABEL=$LAB_NAME" --format '{{.
   fi
 done
 
-# Node addresses: .11.. for managers, .21.. for workers, in the lab's /24.
+# Node addresses: .11.. for managers, .21.. for workers, in each of the lab's /24s.
+#   node_ip NODE [SUBNET]   (default: the public LAB_SUBNET)
 node_ip() {
-  local prefix=${LAB_SUBNET%.*} n=${1##*-}
+  local subnet=${2:-$LAB_SUBNET} n=${1##*-}
+  local prefix=${subnet%.*}
   case $n in
     m*) echo "$prefix.$((10 + ${n#m}))" ;;
     w*) echo "$prefix.$((20 + ${n#w}))" ;;
   esac
 }
-[[ $LAB_SUBNET == */24 ]] || die "LAB_SUBNET must be a /24 (got $LAB_SUBNET)"
 
 mapfile -t flags < <(lab_node_flags)
 for name in "${names[@]}"; do
-  if [ "$("$DOCKER" inspect -f '{{.State.Running}} {{.Config.Image}}' "$name" 2>/dev/null)" = "true $image" ]; then
+  # kept: a running node of the current image on both networks
+  if [ "$("$DOCKER" inspect -f "{{.State.Running}} {{.Config.Image}} {{with index .NetworkSettings.Networks \"$LAB_PRIVATE_NETWORK\"}}private{{end}}" "$name" 2>/dev/null)" = "true $image private" ]; then
     log "$name is running"
     continue
   fi
@@ -70,6 +75,8 @@ for name in "${names[@]}"; do
     --label "$LAB_LABEL=$LAB_NAME" --network "$LAB_NETWORK" --ip "$(node_ip "$name")" \
     --restart unless-stopped \
     "${flags[@]}" -v "$name-docker:/var/lib/docker" "$image" >/dev/null
+  # the private address (fixed too); the public network, attached first, keeps the default route
+  "$DOCKER" network connect --ip "$(node_ip "$name" "$LAB_PRIVATE_SUBNET")" "$LAB_PRIVATE_NETWORK" "$name"
   # A machine id of its own, as a cloud host has (systemd keeps a preset one).
   printf '%s\n' "$(tr -d '-' </proc/sys/kernel/random/uuid)" >"$LAB_STATE_DIR/machine-id"
   "$DOCKER" cp "$LAB_STATE_DIR/machine-id" "$name:/etc/machine-id"
@@ -146,6 +153,8 @@ mcp_base=$(bash "$LAB_DIR/mcp-base.sh")
   echo "    lab_state_dir: $LAB_STATE_DIR"
   # this machine on the lab bridge: Docker gives the bridge the subnet's first address
   echo "    lab_controller_address: $(python3 -c 'import ipaddress, sys; print(next(ipaddress.ip_network(sys.argv[1]).hosts()))' "$LAB_SUBNET")"
+  # the swarm's network (swarm_private_networks in group_vars/all/profile.yml)
+  echo "    lab_private_network: $LAB_PRIVATE_SUBNET"
   echo "    lab_mcp_base_image: $mcp_base"
   echo "    lab_mcp_base_archive: $(bash "$LAB_DIR/mcp-base.sh" --archive)"
   # literal paths (no templates), so tools that read the inventory untemplated (testinfra) connect

@@ -17,6 +17,26 @@ def _listed(diag):
     return str(diag.get("node_list_ok")).lower() == "true"
 
 
+def _broken_membership(diag, is_manager):
+    """Why the engine's "active" is not a membership the managers know, or "". The engine
+    can stay "active" after a forced leave with no node id of its own, or keep an id the
+    managers do not list (or list down while this engine answers): a half state only a leave
+    and a rejoin end."""
+    if "local_node_id" not in diag:  # a diagnosis without the engine's own id
+        return ""
+    own = diag.get("local_node_id") or ""
+    ids = diag.get("node_ids") or []
+    if not own:
+        return "the engine says its swarm is active but has no node id (a half-finished leave)"
+    if own not in ids:
+        listed = ", ".join(ids) or "none"
+        return "the engine's node id %s is not one the managers list for it (%s)" % (own, listed)
+    # a manager the others see down gets an engine restart (step "restart") instead
+    if diag.get("node_state") == "down" and own == diag.get("node_id") and not is_manager:
+        return "the managers see the node down while its engine answers in the swarm (id %s)" % own
+    return ""
+
+
 def plan(diag, is_manager, availability="active", threshold=85):
     """[{"step", "why"}] in STEPS order. ``diag``: the keys playbooks/tasks/diagnose.yml sets."""
     out = []
@@ -40,6 +60,9 @@ def plan(diag, is_manager, availability="active", threshold=85):
                 "(stale state, e.g. after recover_quorum.yml)",
             }
         )
+        out.append({"step": "join", "why": "rejoin after leaving"})
+    elif local == "active" and _listed(diag) and _broken_membership(diag, is_manager):
+        out.append({"step": "leave", "why": _broken_membership(diag, is_manager)})
         out.append({"step": "join", "why": "rejoin after leaving"})
     elif local == "inactive":
         out.append({"step": "join", "why": "the node is not in the swarm"})

@@ -3,6 +3,7 @@ gateway, and a bounded load client. Traffic goes only to the lab's own node cont
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -42,6 +43,62 @@ def hosts():
 def mcp_servers():
     """The lab's MCP server registry (group_vars/all/stack.yml)."""
     return yaml.safe_load((LAB_INVENTORY / "group_vars" / "all" / "stack.yml").read_text())["mcp_servers"]
+
+
+def private_network():
+    """The lab's private subnet (the swarm's, swarm_private_networks), as lab/up.sh wrote it."""
+    return ipaddress.ip_network(yaml.safe_load(INVENTORY.read_text())["all"]["vars"]["lab_private_network"])
+
+
+def private_address(node):
+    """The node's address on the lab's private network (the one its swarm must advertise)."""
+    proc = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", node)
+    assert proc.returncode == 0, proc.stderr
+    subnet = private_network()
+    return next(a for a in proc.stdout.split() if ipaddress.ip_address(a) in subnet)
+
+
+def network_of(address):
+    """The name of the lab network (docker network) whose subnet holds ``address``."""
+    proc = docker("network", "ls", "-q", "--filter", "label=io.sophia.lambda_swarm.lab=lswarm")
+    for net in proc.stdout.split():
+        info = json.loads(docker("network", "inspect", net).stdout)[0]
+        for config in info["IPAM"]["Config"] or []:
+            if ipaddress.ip_address(address) in ipaddress.ip_network(config["Subnet"]):
+                return info["Name"]
+    raise AssertionError("no lab network holds %s" % address)
+
+
+def swarm_node_addresses():
+    """{node name: [the address the swarm lists for it, and for a manager its raft address]}
+    as a manager's `docker node inspect` says."""
+    manager = first_manager()
+    ids = on_node(manager, "node", "ls", "-q").stdout.split()
+    proc = on_node(manager, "node", "inspect", *ids)
+    assert proc.returncode == 0, proc.stderr
+    out = {}
+    for node in json.loads(proc.stdout):
+        addrs = [node["Status"]["Addr"]]
+        if node.get("ManagerStatus"):
+            addrs.append(node["ManagerStatus"]["Addr"].rsplit(":", 1)[0])
+        out[node["Description"]["Hostname"]] = addrs
+    return out
+
+
+def assert_swarm_on_private_addresses():
+    """Every node the swarm lists (ready or not) advertises its private address, never its
+    public ansible_host (a Lambda host's public address must not carry the swarm)."""
+    listed = swarm_node_addresses()
+    for name, addrs in listed.items():
+        assert addrs == [private_address(name)] * len(addrs), (
+            "%s advertises %s, not its private address %s"
+            % (
+                name,
+                addrs,
+                private_address(name),
+            )
+        )
+        assert hosts()[name]["ansible_host"] not in addrs, name
 
 
 def first_manager():

@@ -6,7 +6,6 @@ Needs a running lab (`make lab-up`); `make lab-test` runs it."""
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import labkit as lk
@@ -130,23 +129,32 @@ def _docker(*args, timeout=60):
 
 
 def test_firewall_lets_peers_reach_the_swarm_port_and_nobody_else():
+    """2377 answers the peers' private addresses (the swarm's) only: not a peer coming from
+    its public address (ansible_host), not a stranger on the private network."""
     hosts = _hosts()
     manager, peer = hosts["managers"][0], (hosts["workers"] or hosts["managers"][1:])[0]
     if "active" not in _docker("exec", manager, "ufw", "status").stdout:
         pytest.skip("the host role's firewall is not on (run site.yml first)")
-    target = _addr(manager)
+    private, public = lk.private_address(manager), _addr(manager)
     # something listens on the manager's 2377 (bounded: 60 s), whether or not a swarm runs
     _docker("exec", "-d", manager, "python3", "-c", LISTEN)
-    time.sleep(1)
-    from_peer = _docker("exec", peer, "python3", "-c", CONNECT, target)
+    lk.wait_for(
+        lambda: "open" in _docker("exec", manager, "python3", "-c", CONNECT, "127.0.0.1").stdout,
+        30,
+        "the listener on 2377",
+        interval=0.5,
+    )
+    from_peer = _docker("exec", peer, "python3", "-c", CONNECT, private)
     assert from_peer.stdout.strip() == "open", from_peer.stderr
+    # the same peer through the public network: its public address is no swarm peer
+    from_public = _docker("exec", peer, "python3", "-c", CONNECT, public)
+    assert from_public.returncode != 0, "2377 answers on the public network"
+    assert "timed out" in from_public.stderr or "TimeoutError" in from_public.stderr
     image = _docker("inspect", "-f", "{{.Config.Image}}", manager).stdout.strip()
-    network = _docker(
-        "inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}", manager
-    ).stdout.strip()
-    # a container on the same network that is not in the inventory
-    stranger = _docker("run", "--rm", "--label", "io.sophia.lambda_swarm.lab=lswarm", "--network", network,
-                       "--entrypoint", "python3", image, "-c", CONNECT, target)  # fmt: skip
+    # a container on the private network that is not in the inventory
+    stranger = _docker("run", "--rm", "--label", "io.sophia.lambda_swarm.lab=lswarm",
+                       "--network", lk.network_of(private),
+                       "--entrypoint", "python3", image, "-c", CONNECT, private)  # fmt: skip
     assert stranger.returncode != 0
     assert "timed out" in stranger.stderr or "TimeoutError" in stranger.stderr
 

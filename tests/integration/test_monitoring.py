@@ -83,6 +83,10 @@ def test_every_target_is_up_and_found_through_the_swarm():
     config = prometheus("/api/v1/status/config")["yaml"]
     assert "tasks.monitoring_node-exporter" in config and "dockerswarm_sd_configs" in config
     assert not any(h["ansible_host"] in config for h in lk.hosts().values()), "a node address is hard-coded"
+    assert not any(lk.private_address(n) in config for n in lk.hosts()), "a node address is hard-coded"
+    # the engines are scraped at their swarm (private) addresses, through the peers' firewall rules
+    scraped = {urllib.parse.urlsplit(t["scrapeUrl"]).hostname for t in jobs["engine"]}
+    assert scraped == {lk.private_address(n) for n in lk.hosts()}, scraped
 
 
 def test_collectors_report_nodes_containers_and_every_mcp_server():
@@ -175,7 +179,7 @@ def test_docker_published_ports_obey_the_firewall():
     node = lk.docker("inspect", manager)
     assert node.returncode == 0, node.stderr
     info = json.loads(node.stdout)[0]
-    network = next(iter(info["NetworkSettings"]["Networks"]))
+    network = lk.network_of(address)  # the public network: the internet's stand-in
     outsider = lk.docker(
         "run", "--rm", "--network", network, "--entrypoint", "python3", info["Config"]["Image"],
         "-c", PROBE, "%s:9090" % address, "%s:443" % address, timeout=60,
@@ -183,7 +187,9 @@ def test_docker_published_ports_obey_the_firewall():
     assert outsider.returncode == 0, outsider.stderr
     reached = json.loads(outsider.stdout)
     assert reached == {"%s:9090" % address: "TimeoutError", "%s:443" % address: "open"}, reached
+    # the peers are let through on the private network (the swarm's addresses)
+    private = lk.private_address(manager)
     peer = next(name for name in lk.hosts() if name != manager)
-    from_peer = lk.docker("exec", peer, "python3", "-c", PROBE, "%s:9090" % address, timeout=30)
-    assert json.loads(from_peer.stdout) == {"%s:9090" % address: "open"}, from_peer.stdout + from_peer.stderr
+    from_peer = lk.docker("exec", peer, "python3", "-c", PROBE, "%s:9090" % private, timeout=30)
+    assert json.loads(from_peer.stdout) == {"%s:9090" % private: "open"}, from_peer.stdout + from_peer.stderr
     assert prometheus("/api/v1/status/buildinfo")["version"]  # the controller is let through

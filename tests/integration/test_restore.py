@@ -115,3 +115,5 @@ def test_backup_then_restore_into_a_fresh_lab_brings_the_notes_back():
     assert all(r["ok"] for r in report["results"]), report
     nodes = lk.on_node(lk.first_manager(), "node", "ls", "--format", "{{.Hostname}} {{.Status}}").stdout
     assert sorted(nodes.split("\n")[:-1]) == sorted(f"{n} Ready" for n in lk.hosts()), nodes
+    # the restored swarm (its restored raft's addresses) and the nodes joined to it: private
+    lk.assert_swarm_on_private_addresses()

@@ -120,6 +120,9 @@ def test_swarm_matches_the_inventory():
                      "--format", "{{.Driver}} {{.Attachable}} {{json .Options}}").stdout.split(" ", 2)  # fmt: skip
     assert network[:2] == ["overlay", "true"]
     assert "encrypted" not in network[2]  # the lab kernel has no ESP crypto
+    # each node has a public (ansible_host, default route) and a private address, as a Lambda
+    # host has: the swarm runs on the private one (swarm_private_networks)
+    lk.assert_swarm_on_private_addresses()
 
 
 def test_even_managers_refused_before_any_change():

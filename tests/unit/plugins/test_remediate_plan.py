@@ -94,3 +94,46 @@ def test_a_listed_manager_without_manager_status_is_left_alone():
     # the raft's membership can be in flux (a lost manager coming back is re-added by the
     # swarm itself): leaving on that evidence could take a member away and lose quorum
     assert steps({"node_role": "manager", "reachability": "", "node_list_ok": True}, is_manager=True) == []
+
+
+# A half-left node: `docker swarm leave --force` on a 20.10 engine can leave `docker info`
+# saying Swarm active with an empty NodeID while the managers list the node down (reproduced
+# on the lab, 15 s after the leave).
+HALF = {
+    "local_node_id": "",
+    "node_id": "abc",
+    "node_ids": ["abc"],
+    "node_state": "down",
+    "node_list_ok": True,
+}
+
+
+def test_an_active_engine_without_a_node_id_leaves_and_rejoins():
+    got = plan(dict(HEALTHY, **HALF), False)
+    assert [s["step"] for s in got][:2] == ["leave", "join"]
+    assert "no node id" in got[0]["why"]
+
+
+def test_an_id_the_managers_do_not_list_leaves_and_rejoins():
+    got = plan(dict(HEALTHY, **dict(HALF, local_node_id="zzz", node_state="ready")), False)
+    assert [s["step"] for s in got] == ["leave", "join"]
+    assert "zzz" in got[0]["why"] and "abc" in got[0]["why"]
+
+
+def test_a_worker_seen_down_while_its_engine_answers_leaves_and_rejoins():
+    got = plan(dict(HEALTHY, **dict(HALF, local_node_id="abc")), False)
+    assert [s["step"] for s in got] == ["leave", "join"]
+    assert "down" in got[0]["why"]
+
+
+def test_a_manager_seen_down_is_restarted_not_made_to_leave():
+    diag = dict(HEALTHY, **dict(HALF, local_node_id="abc", node_role="manager", reachability="unreachable"))
+    assert [s["step"] for s in plan(diag, True)] == ["restart"]
+
+
+def test_a_known_ready_id_is_healthy():
+    assert plan(dict(HEALTHY, **dict(HALF, local_node_id="abc", node_state="ready")), False) == []
+
+
+def test_without_the_managers_list_nothing_is_concluded_from_the_id():
+    assert plan(dict(HEALTHY, **dict(HALF, node_list_ok=False, node_state="ready")), False) == []
