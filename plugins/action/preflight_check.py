@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin for preflight_check: template, on the controller, each value the run
 will need (one at a time, so a missing variable is named), and report every problem at
-once. The checks themselves are in module_utils/_preflight.py."""
+once. The checks themselves are in module_utils/_preflight_check.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,7 +15,7 @@ import os
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._preflight import (
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._preflight_check import (
     check_hosts,
     check_secret_sources,
     check_version_key,

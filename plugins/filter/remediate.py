@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._remediate import plan
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._remediation_plan import plan
 
 
 def remediation_plan(diag, is_manager, availability="active", threshold=85):

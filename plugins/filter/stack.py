@@ -10,7 +10,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._converge import gpu_nodes
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import (
     RegistryError,
     compose,
@@ -20,6 +19,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import 
     normalize,
     validate_servers,
 )
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack_converge import gpu_nodes
 
 
 def mcp_registry(servers, secret_names=None):

@@ -1,14 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the swarm role: a node's swarm address (logic in module_utils/_address.py)."""
+"""Filters of the swarm role: a node's swarm address (logic in module_utils/_swarm_address.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._address import swarm_address as _rule
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_address import swarm_address as _rule
 
 
 def swarm_address(

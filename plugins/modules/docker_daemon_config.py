@@ -24,13 +24,10 @@ author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - sophia.lambda_swarm.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 options:
   path:
     description: The daemon configuration file.
@@ -84,7 +81,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._daemon_config import (
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_daemon_config import (
     ConfigError,
     changed_keys,
     merge,

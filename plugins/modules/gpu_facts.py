@@ -30,15 +30,8 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  facts:
-    support: full
-  platform:
-    platforms: posix
+  - sophia.lambda_swarm.attributes
+  - sophia.lambda_swarm.attributes.facts
 options:
   nvidia_smi:
     description: The nvidia-smi binary; found on the PATH when not given.
@@ -130,7 +123,7 @@ ansible_facts:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._gpu import QUERY_ARGS, build_facts
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._gpu_facts import QUERY_ARGS, build_facts
 
 
 def main():

@@ -27,16 +27,11 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts
+  - sophia.lambda_swarm.attributes
+  - sophia.lambda_swarm.attributes.facts
 attributes:
   check_mode:
-    support: full
     details: In check mode no module is loaded; the modules that would be loaded are listed.
-  diff_mode:
-    support: none
-  facts:
-    support: full
-  platform:
-    platforms: posix
 options:
   profile:
     description: C(production) fails on a missing feature; C(lab) records it.
@@ -119,7 +114,7 @@ import os
 import platform
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._kernel import (
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._kernel_preflight import (
     Host,
     cgroup_version,
     evaluate,

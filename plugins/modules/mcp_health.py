@@ -48,14 +48,10 @@ author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - sophia.lambda_swarm.attributes
 attributes:
   check_mode:
-    support: full
     details: Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   targets:
     description: The endpoints to check.

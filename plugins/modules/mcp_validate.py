@@ -77,20 +77,11 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - sophia.lambda_swarm.attributes
+  - sophia.lambda_swarm.attributes.flow
 attributes:
   check_mode:
-    support: full
     details: Only reads the project. O(report_path) and O(sarif_path) are written in check mode too.
-  diff_mode:
-    support: none
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  platform:
-    platforms: posix
 options:
   project_dir:
     description: The root of the MCP project.

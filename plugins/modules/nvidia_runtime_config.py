@@ -30,13 +30,10 @@ author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - sophia.lambda_swarm.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 options:
   path:
     description: The runtime's configuration file.
@@ -97,7 +94,7 @@ except ImportError:
     tomllib = None
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._nvidia_runtime import (
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._nvidia_runtime_config import (
     CTK_CONFIG_SET,
     DEFAULT_PATH,
     MODE_KEY,

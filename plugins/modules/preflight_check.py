@@ -29,20 +29,11 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - sophia.lambda_swarm.attributes
+  - sophia.lambda_swarm.attributes.flow
 attributes:
   check_mode:
-    support: full
     details: Only reads the inventory and the controller's files.
-  diff_mode:
-    support: none
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  platform:
-    platforms: posix
 options:
   hosts:
     description: The inventory hosts of the cluster.

@@ -31,13 +31,7 @@ author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - sophia.lambda_swarm.attributes
 options:
   stack:
     description: The stack's name (services carry the label C(com.docker.stack.namespace)).
@@ -123,17 +117,17 @@ logs:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._converge import (
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api import (
+    DockerAPI,
+    DockerAPIError,
+    demux_logs,
+)
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack_converge import (
     node_free,
     stack_state,
     surplus_services,
     task_errors,
     waiting_for_resources,
-)
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api import (
-    DockerAPI,
-    DockerAPIError,
-    demux_logs,
 )
 
 

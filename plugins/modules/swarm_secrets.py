@@ -27,13 +27,7 @@ author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  - sophia.lambda_swarm.attributes
 options:
   secrets:
     description: The secrets to have.

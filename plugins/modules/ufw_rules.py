@@ -23,14 +23,11 @@ author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - sophia.lambda_swarm.attributes
 attributes:
-  check_mode:
-    support: full
   diff_mode:
     support: full
     details: The diff lists the rules added, one line each.
-  platform:
-    platforms: posix
 options:
   rules:
     description: The inbound allow rules wanted.

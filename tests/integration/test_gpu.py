@@ -23,7 +23,7 @@ import labkit as lk
 import pytest
 
 sys.path.insert(0, str(lk.ROOT / ".collections"))
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _converge as cv
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _stack_converge as cv
 
 pytestmark = pytest.mark.skipif(not lk.lab_up(), reason="no lab: run `make lab-up` first")
 

@@ -15,7 +15,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _gpu, _metrics, _nvidia_runtime
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _gpu_facts as _gpu
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _metrics
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import (
+    _nvidia_runtime_config as _nvidia_runtime,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = REPO / "lab" / "nvidia-standin"

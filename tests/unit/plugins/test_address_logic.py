@@ -3,7 +3,7 @@ Docker made its bridges (10.200.x from docker_default_address_pools)."""
 
 import pytest
 from ansible_collections.sophia.lambda_swarm.plugins.filter.swarm import swarm_addresses
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._address import (
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_address import (
     interface_addresses,
     swarm_address,
 )

@@ -1,7 +1,7 @@
 """stack_converge's verdicts from the Engine API's services and tasks."""
 
 import pytest
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _converge as cv
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _stack_converge as cv
 
 SPEC = {"Image": "reg/x@sha256:new"}
 OLD = {"Image": "reg/x@sha256:old"}

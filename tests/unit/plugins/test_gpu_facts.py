@@ -25,7 +25,7 @@ The query samples gained the `mig.mode.pending` column when gpu_facts started as
 from pathlib import Path
 
 import pytest
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _gpu
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _gpu_facts as _gpu
 
 SAMPLES = Path(__file__).parent / "samples"
 

@@ -9,7 +9,7 @@
 """
 
 import pytest
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _kernel
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _kernel_preflight as _kernel
 
 
 class FakeHost(_kernel.Host):

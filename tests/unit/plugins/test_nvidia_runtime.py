@@ -12,7 +12,7 @@ import tomllib
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _nvidia_runtime as nr
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _nvidia_runtime_config as nr
 from ansible_collections.sophia.lambda_swarm.plugins.modules import nvidia_runtime_config
 from module_harness import Exit, Fail
 

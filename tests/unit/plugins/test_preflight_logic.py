@@ -1,7 +1,7 @@
 """Host checks of the preflight_check module: names, addresses, duplicates."""
 
 import pytest
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _preflight as p
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _preflight_check as p
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """remediate.yml's plan: from one node's diagnosis to the ordered fixes."""
 
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._remediate import STEPS, plan
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._remediation_plan import STEPS, plan
 
 HEALTHY = {
     "engine": "active",
