@@ -247,10 +247,12 @@ def test_two_managers_lost_remediate_refuses_and_recover_quorum_restores_the_swa
         assert proc.returncode != 0 and "Nothing was changed" in proc.stdout, proc.stdout[-3000:]
         assert "leader" in lk.on_node(survivor, "node", "ls").stderr, "the refused run changed the swarm"
 
+        # -vvv: a new cluster's result carries both join tokens; neither may be printed
         proc, _ = lk.playbook(
-            "recover_quorum.yml", "-l", survivor, "-e", f"recover_quorum_confirm={survivor}"
+            "recover_quorum.yml", "-vvv", "-l", survivor, "-e", f"recover_quorum_confirm={survivor}"
         )
         assert proc.returncode == 0, proc.stdout[-3000:]
+        assert "SWMTKN-" not in proc.stdout + proc.stderr, "a join token in the -vvv output"
         quorum_back = time.monotonic() - started
         assert manager_status(survivor, survivor) == "Leader"
         assert recalled(key, case), "the note is gone after force-new-cluster"
@@ -259,9 +261,10 @@ def test_two_managers_lost_remediate_refuses_and_recover_quorum_restores_the_swa
         for node in lost:
             assert lk.docker("start", node).returncode == 0
             wait_ssh(node)
-            proc, _ = lk.playbook("remediate.yml", "-l", node)
+            proc, _ = lk.playbook("remediate.yml", "-vvv", "-l", node)  # a manager's join, -vvv
             assert proc.returncode == 0, proc.stdout[-3000:]
             assert "plan: nothing to fix" not in proc.stdout
+            assert "SWMTKN-" not in proc.stdout + proc.stderr, "a join token in the -vvv output"
             lk.wait_for(
                 lambda n=node: manager_status(survivor, n) in ("Reachable", "Leader"),
                 120,

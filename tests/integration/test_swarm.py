@@ -137,8 +137,10 @@ def test_even_managers_refused_before_any_change():
 def test_node_that_left_is_rejoined_with_its_labels():
     worker = next(iter(groups()["workers"]))
     assert docker("exec", worker, "docker", "swarm", "leave", "--force").returncode == 0
-    proc, recap = run_swarm()
+    # -vvv: the join (and the token read before it) must not print a join token
+    proc, recap = run_swarm(LAB_INVENTORY, "-vvv")
     assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "SWMTKN-" not in proc.stdout + proc.stderr, "a join token in the -vvv output"
     rows = [r for r in nodes() if r[0] == worker]
     assert rows == [(worker, "Ready", "")]  # rejoined, and the stale entry removed
     assert labels(worker)["gpu.count"] == lk.gpu_labels(worker)["gpu.count"]
