@@ -16,6 +16,7 @@ Prints one JSON object: both times, the ratios against the targets (docker + swa
 """
 
 import argparse
+import ipaddress
 import json
 import os
 import re
@@ -30,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_NAME = "lswarm-bench"
 BENCH_SUBNET = "172.31.242.0/24"
+# the bench lab's private network (the swarm's), apart from the main lab's 172.31.250.0/24
+BENCH_PRIVATE_SUBNET = "172.31.252.0/24"
 FLOOR_INSTALL = (
     "export DEBIAN_FRONTEND=noninteractive && apt-get update -q >/dev/null && "
     "apt-get install -y -q docker.io >/dev/null && systemctl start docker && docker info >/dev/null"
@@ -64,10 +67,13 @@ def nodes_of() -> list:
 
 
 def address(node: str) -> str:
-    return subprocess.run(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", node],
+    """The node's private address (the one a swarm advertises, as the collection's rule picks)."""
+    found = subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", node],
         capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+    ).stdout.split()  # fmt: skip
+    private = ipaddress.ip_network(BENCH_PRIVATE_SUBNET)
+    return next(a for a in found if ipaddress.ip_address(a) in private)
 
 
 def floor(nodes: list) -> float:
@@ -128,6 +134,7 @@ def main() -> int:
             **os.environ,
             "LAB_NAME": BENCH_NAME,
             "LAB_SUBNET": BENCH_SUBNET,
+            "LAB_PRIVATE_SUBNET": BENCH_PRIVATE_SUBNET,
             "LAB_STATE_DIR": str(state / "lab"),
             "LAB_INVENTORY": str(state / "hosts.yml"),
             "LAB_GPUS": "",

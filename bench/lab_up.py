@@ -45,7 +45,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="lab-bench-") as state:
         env = {
             **os.environ,
-            "LAB_NAME": "lswarm-bench",
+            "LAB_NAME": "lswarm-bench-up",
             "LAB_SUBNET": "172.31.241.0/24",
             "LAB_PRIVATE_SUBNET": "172.31.251.0/24",
             "LAB_STATE_DIR": state,

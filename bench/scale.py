@@ -88,6 +88,7 @@ def measure(managers: int, workers: int, tmp: Path) -> dict:
         **os.environ,
         "LAB_NAME": es.BENCH_NAME,
         "LAB_SUBNET": es.BENCH_SUBNET,
+        "LAB_PRIVATE_SUBNET": es.BENCH_PRIVATE_SUBNET,
         "LAB_STATE_DIR": str(state / "lab"),
         "LAB_INVENTORY": str(state / "hosts.yml"),
         "LAB_VAULT_FILE": str(state / "vault.yml"),

@@ -66,6 +66,14 @@ for name in "${names[@]}"; do
     log "$name is running"
     continue
   fi
+  if "$DOCKER" inspect "$name" >/dev/null 2>&1 && ! "$DOCKER" inspect -f \
+    "{{with index .NetworkSettings.Networks \"$LAB_PRIVATE_NETWORK\"}}private{{end}}" "$name" | grep -q private; then
+    # a node of a lab from before the private network: its engine's swarm advertises the
+    # public address; its disk goes with it, so the swarm is formed again on the private one
+    log "$name has no private address: replaced with a fresh disk"
+    "$DOCKER" rm -f -v "$name" >/dev/null
+    "$DOCKER" volume rm "$name-docker" >/dev/null 2>&1 || true
+  fi
   "$DOCKER" rm -f "$name" >/dev/null 2>&1 || true
   "$DOCKER" volume create --label "$LAB_LABEL=$LAB_NAME" "$name-docker" >/dev/null
   log "starting $name"

@@ -55,12 +55,14 @@ def private_address(node):
     proc = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", node)
     assert proc.returncode == 0, proc.stderr
     subnet = private_network()
-    return next(a for a in proc.stdout.split() if ipaddress.ip_address(a) in subnet)
+    found = [a for a in proc.stdout.split() if ipaddress.ip_address(a) in subnet]
+    assert found, "%s has no address in the private network %s: %s" % (node, subnet, proc.stdout)
+    return found[0]
 
 
 def network_of(address):
     """The name of the lab network (docker network) whose subnet holds ``address``."""
-    proc = docker("network", "ls", "-q", "--filter", "label=io.sophia.lambda_swarm.lab=lswarm")
+    proc = docker("network", "ls", "-q", "--filter", "label=io.sophia.lambda_swarm.lab")
     for net in proc.stdout.split():
         info = json.loads(docker("network", "inspect", net).stdout)[0]
         for config in info["IPAM"]["Config"] or []:
@@ -69,36 +71,39 @@ def network_of(address):
     raise AssertionError("no lab network holds %s" % address)
 
 
-def swarm_node_addresses():
-    """{node name: [the address the swarm lists for it, and for a manager its raft address]}
-    as a manager's `docker node inspect` says."""
+def swarm_node_entries():
+    """Every node entry a manager's `docker node inspect` lists (stale ones too):
+    [(hostname, state, Status.Addr, ManagerStatus.Addr without the port, or None)]."""
     manager = first_manager()
     ids = on_node(manager, "node", "ls", "-q").stdout.split()
     proc = on_node(manager, "node", "inspect", *ids)
     assert proc.returncode == 0, proc.stderr
-    out = {}
-    for node in json.loads(proc.stdout):
-        addrs = [node["Status"]["Addr"]]
-        if node.get("ManagerStatus"):
-            addrs.append(node["ManagerStatus"]["Addr"].rsplit(":", 1)[0])
-        out[node["Description"]["Hostname"]] = addrs
-    return out
+    return [
+        (
+            node["Description"]["Hostname"],
+            node["Status"]["State"],
+            node["Status"]["Addr"],
+            node["ManagerStatus"]["Addr"].rsplit(":", 1)[0] if node.get("ManagerStatus") else None,
+        )
+        for node in json.loads(proc.stdout)
+    ]
 
 
 def assert_swarm_on_private_addresses():
-    """Every node the swarm lists (ready or not) advertises its private address, never its
-    public ansible_host (a Lambda host's public address must not carry the swarm)."""
-    listed = swarm_node_addresses()
-    for name, addrs in listed.items():
-        assert addrs == [private_address(name)] * len(addrs), (
-            "%s advertises %s, not its private address %s"
-            % (
-                name,
-                addrs,
-                private_address(name),
-            )
+    """One entry per node, and each advertises the node's private address (a manager's raft
+    address too), never its public ansible_host: a Lambda host's public address must not carry
+    the swarm. A manager's Status.Addr may read 0.0.0.0 (an engine quirk); its raft address
+    is then the one that counts."""
+    entries = swarm_node_entries()
+    names = [e[0] for e in entries]
+    assert sorted(names) == sorted(set(names)), "stale node entries: %s" % entries
+    for name, state, addr, raft in entries:
+        want = private_address(name)
+        assert addr == want or (raft is not None and addr == "0.0.0.0"), (
+            "%s (%s) advertises %s, not its private address %s" % (name, state, addr, want)
         )
-        assert hosts()[name]["ansible_host"] not in addrs, name
+        assert raft in (None, want), "%s: raft address %s, not its private address %s" % (name, raft, want)
+        assert hosts()[name]["ansible_host"] not in (addr, raft), name
 
 
 def first_manager():
@@ -136,12 +141,13 @@ def on_node(node, *args, timeout=60):
     return docker("exec", node, "docker", *args, timeout=timeout)
 
 
-def playbook(name, *extra, timeout=900):
-    """Run playbooks/<name> on the lab; (process, recap {host: {ok, changed, failed...}})."""
+def playbook(name, *extra, timeout=900, env=None):
+    """Run playbooks/<name> on the lab; (process, recap {host: {ok, changed, failed...}}).
+    ``env``: more environment variables for ansible-playbook."""
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(LAB_INVENTORY), str(ROOT / "playbooks" / name), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
-        env={**checkout_env(), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+        env={**checkout_env(), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **(env or {})},
     )  # fmt: skip
     return proc, _recap(proc.stdout)
 

@@ -165,3 +165,35 @@ def test_the_docker_user_rules_are_removed_cleanly(tmp_path):
     assert back_after == after and [r for r in back if r != docker_return] == [
         r for r in rules if r != docker_return
     ], "the node did not get its DOCKER-USER rules back"
+
+
+HOST_PLAY = """\
+- name: The host role alone
+  hosts: managers:workers
+  become: true
+  gather_facts: true
+  roles:
+    - role: sophia.lambda_swarm.host
+"""
+
+
+def test_a_limited_run_without_a_fact_cache_keeps_the_peers_private_addresses(tmp_path):
+    """The host role on one node (-l) with no fact cache: it gathers the peers' network facts
+    (entry point peer_facts), so its peer rules name their private addresses, exactly as
+    site.yml wrote them (changed=0), never their public ansible_host."""
+    worker = sorted(name for name, h in lk.hosts().items() if h["group"] == "workers")[-1]
+    play = tmp_path / "host.yml"
+    play.write_text(HOST_PLAY)
+    proc, recap = lk.playbook(str(play), "-l", worker, timeout=600, env={"ANSIBLE_CACHE_PLUGIN": "memory"})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Gather the network facts of the peers this run lacks" in proc.stdout
+    assert "No network facts from" not in proc.stdout
+    assert recap[worker]["changed"] == 0, proc.stdout[-3000:]
+    after = lk.docker("exec", worker, "cat", "/etc/ufw/after.rules").stdout
+    block = after.split("sophia.lambda_swarm DOCKER-USER")[1]
+    status = lk.docker("exec", worker, "ufw", "status").stdout
+    for name, host in lk.hosts().items():
+        if name == worker:
+            continue
+        assert lk.private_address(name) in block and lk.private_address(name) in status, name
+        assert host["ansible_host"] not in block and host["ansible_host"] not in status, name
