@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import json
 import socket
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 try:
     from http.client import HTTPConnection
@@ -23,29 +24,31 @@ DEFAULT_SOCKET = "/var/run/docker.sock"
 
 
 class DockerAPIError(Exception):
-    def __init__(self, status, method, path, message):
+    def __init__(self, status: int, method: str, path: str, message: str) -> None:
         super(DockerAPIError, self).__init__("%s %s: HTTP %s: %s" % (method, path, status, message))
         self.status = status
         self.message = message
 
 
 class _UnixConnection(HTTPConnection):
-    def __init__(self, path, timeout):
+    def __init__(self, path: str, timeout: float) -> None:
         HTTPConnection.__init__(self, "localhost", timeout=timeout)
         self._path = path
 
-    def connect(self):
+    def connect(self) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(self.timeout)
         self.sock.connect(self._path)
 
 
 class DockerAPI:
-    def __init__(self, socket_path=DEFAULT_SOCKET, timeout=30):
+    def __init__(self, socket_path: str = DEFAULT_SOCKET, timeout: float = 30) -> None:
         self.socket_path = socket_path
         self.timeout = timeout
 
-    def raw(self, method, path, query=None, body=None):
+    def raw(
+        self, method: str, path: str, query: Optional[Mapping[str, Any]] = None, body: Any = None
+    ) -> Tuple[int, bytes]:
         """(status, bytes) of one request."""
         if query:
             path = "%s?%s" % (path, urlencode(query))
@@ -62,14 +65,21 @@ class DockerAPI:
         finally:
             connection.close()
 
-    def call(self, method, path, query=None, body=None, ok=(200, 201, 204)):
+    def call(
+        self,
+        method: str,
+        path: str,
+        query: Optional[Mapping[str, Any]] = None,
+        body: Any = None,
+        ok: Sequence[int] = (200, 201, 204),
+    ) -> Any:
         status, data = self.raw(method, path, query=query, body=body)
         if status not in ok:
             try:
                 message = json.loads(data.decode("utf-8")).get("message", "")
             except ValueError:
                 message = data.decode("utf-8", "replace")[:300]
-            raise DockerAPIError(status, method, path.split("?")[0], message)
+            raise DockerAPIError(status, method, path.split("?", maxsplit=1)[0], message)
         if not data:
             return None
         try:
@@ -77,20 +87,20 @@ class DockerAPI:
         except ValueError:
             return data
 
-    def get(self, path, **query):
+    def get(self, path: str, **query: Any) -> Any:
         return self.call("GET", path, query=query or None)
 
     @staticmethod
-    def filters(**values):
+    def filters(**values: Any) -> str:
         """The `filters` query parameter: {"label": ["a=b"]} as JSON."""
         return json.dumps(dict((k, v if isinstance(v, list) else [v]) for k, v in values.items()))
 
     @staticmethod
-    def quote(value):
+    def quote(value: str) -> str:
         return quote(value, safe="")
 
 
-def demux_logs(data):
+def demux_logs(data: bytes) -> List[str]:
     """Lines of a non-TTY container log stream (8-byte frame headers) or a TTY one."""
     out = []
     index = 0

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 # Keys that must never be enabled on a swarm node (live-restore conflicts with Swarm).
 FORBIDDEN_TRUE = ("live-restore",)
@@ -18,7 +19,7 @@ class ConfigError(Exception):
     pass
 
 
-def parse(text, path="daemon.json"):
+def parse(text: Optional[str], path: str = "daemon.json") -> Dict[str, Any]:
     if text is None or not text.strip():
         return {}
     try:
@@ -32,7 +33,9 @@ def parse(text, path="daemon.json"):
     return data
 
 
-def merge(current, settings, remove=()):
+def merge(
+    current: Mapping[str, Any], settings: Mapping[str, Any], remove: Iterable[str] = ()
+) -> Dict[str, Any]:
     """``current`` with ``settings`` applied (a None value removes the key) and ``remove``
     keys dropped. Keys not named are kept as they are."""
     merged = dict(current)
@@ -49,10 +52,10 @@ def merge(current, settings, remove=()):
     return merged
 
 
-def render(data):
+def render(data: Mapping[str, Any]) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def changed_keys(before, after):
+def changed_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> List[str]:
     keys = set(before) | set(after)
     return sorted(k for k in keys if before.get(k) != after.get(k))

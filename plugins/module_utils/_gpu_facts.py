@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 QUERY_FIELDS = (
     "index",
@@ -42,12 +43,12 @@ _CUDA = re.compile(r"CUDA Version:\s*([0-9.]+)")
 _DRIVER = re.compile(r"Driver Version:\s*([0-9.]+)")
 
 
-def _value(text):
+def _value(text: str) -> Optional[str]:
     text = text.strip()
     return None if text in ("", "[N/A]", "N/A", "[Not Supported]", "[Unknown Error]") else text
 
 
-def parse_query(csv_text):
+def parse_query(csv_text: str) -> List[Dict[str, Any]]:
     """Rows of ``nvidia-smi --query-gpu=<QUERY_FIELDS> --format=csv,noheader,nounits``."""
     gpus = []
     for line in csv_text.splitlines():
@@ -75,7 +76,7 @@ def parse_query(csv_text):
     return gpus
 
 
-def parse_list(text):
+def parse_list(text: str) -> List[Dict[str, Any]]:
     """``nvidia-smi -L``: GPUs and the MIG devices under each."""
     gpus, current = [], None
     for line in text.splitlines():
@@ -103,13 +104,19 @@ def parse_list(text):
     return gpus
 
 
-def parse_header(text):
+def parse_header(text: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
     """Driver and CUDA versions from the plain ``nvidia-smi`` table's header."""
     cuda, driver = _CUDA.search(text or ""), _DRIVER.search(text or "")
     return (driver.group(1) if driver else None), (cuda.group(1) if cuda else None)
 
 
-def build_facts(query=None, listing=None, header=None, error=None, binary=None):
+def build_facts(
+    query: Optional[str] = None,
+    listing: Optional[str] = None,
+    header: Optional[str] = None,
+    error: Optional[str] = None,
+    binary: Optional[str] = None,
+) -> Dict[str, Any]:
     """The ``gpu`` facts. No binary or a failing driver: count 0, never an exception."""
     facts = {
         "count": 0,
@@ -156,7 +163,7 @@ def build_facts(query=None, listing=None, header=None, error=None, binary=None):
     return facts
 
 
-def schedulable(gpus):
+def schedulable(gpus: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """What the host can hand to containers, one entry per device: the MIG devices of a GPU
     with MIG enabled (none when it has no MIG device yet), every other GPU whole."""
     out = []
@@ -192,6 +199,6 @@ def schedulable(gpus):
     return out
 
 
-def generic_resources(uuids, kind="NVIDIA-GPU"):
+def generic_resources(uuids: Iterable[str], kind: str = "NVIDIA-GPU") -> List[str]:
     """dockerd ``node-generic-resources`` entries, one per GPU."""
     return ["%s=%s" % (kind, uuid) for uuid in uuids]

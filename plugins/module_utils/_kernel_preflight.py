@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
 FEATURES = ("ipvs", "vxlan", "esp", "br_netfilter", "overlay")
 
 # feature: (kernel modules to load, what breaks without it, the fix)
@@ -55,18 +57,23 @@ PROBE_AEAD_KEY = "0x" + "11" * 20  # 16-byte AES key + 4-byte salt, a throwaway 
 class Host:
     """The three ways the checks look at a host; the module passes real ones."""
 
-    def __init__(self, read, exists, run):
+    def __init__(
+        self,
+        read: Callable[[str], Optional[str]],
+        exists: Callable[[str], bool],
+        run: Callable[[List[str]], Tuple[int, str, str]],
+    ) -> None:
         self.read = read  # path -> str or None
         self.exists = exists  # path -> bool
         self.run = run  # argv -> (rc, stdout, stderr)
 
 
-def _module_loaded(host, name):
+def _module_loaded(host: Host, name: str) -> bool:
     modules = host.read("/proc/modules") or ""
     return any(line.split(" ", 1)[0] == name for line in modules.splitlines())
 
 
-def load_modules(host, feature, check_mode=False):
+def load_modules(host: Host, feature: str, check_mode: bool = False) -> Tuple[List[str], List[str]]:
     """modprobe the feature's modules that are not loaded. Returns (loaded, attempted)."""
     loaded, attempted = [], []
     if not host.exists("/sbin/modprobe") and not host.exists("/usr/sbin/modprobe"):
@@ -83,13 +90,13 @@ def load_modules(host, feature, check_mode=False):
     return loaded, attempted
 
 
-def probe_ipvs(host, functional=True):
+def probe_ipvs(host: Host, functional: bool = True) -> Tuple[bool, str]:
     if host.exists("/proc/net/ip_vs") or host.exists("/proc/sys/net/ipv4/vs"):
         return True, "/proc/net/ip_vs present"
     return False, "no /proc/net/ip_vs nor /proc/sys/net/ipv4/vs"
 
 
-def probe_vxlan(host, functional=True):
+def probe_vxlan(host: Host, functional: bool = True) -> Tuple[bool, str]:
     if not functional:
         if host.exists("/sys/module/vxlan"):
             return True, "/sys/module/vxlan present"
@@ -103,7 +110,7 @@ def probe_vxlan(host, functional=True):
     return False, "cannot create a VXLAN link: %s" % (err.strip() or "rc %d" % rc)
 
 
-def probe_esp(host, functional=True):
+def probe_esp(host: Host, functional: bool = True) -> Tuple[bool, str]:
     if not functional:
         if host.exists("/sys/module/esp4"):
             return True, "/sys/module/esp4 present"
@@ -152,13 +159,13 @@ def probe_esp(host, functional=True):
     return False, "cannot add an ESP state with rfc4106(gcm(aes)): %s" % (err.strip() or "rc %d" % rc)
 
 
-def probe_br_netfilter(host, functional=True):
+def probe_br_netfilter(host: Host, functional: bool = True) -> Tuple[bool, str]:
     if host.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"):
         return True, "/proc/sys/net/bridge/bridge-nf-call-iptables present"
     return False, "no /proc/sys/net/bridge/bridge-nf-call-iptables"
 
 
-def probe_overlay(host, functional=True):
+def probe_overlay(host: Host, functional: bool = True) -> Tuple[bool, str]:
     filesystems = host.read("/proc/filesystems") or ""
     if any(line.split()[-1:] == ["overlay"] for line in filesystems.splitlines()):
         return True, "overlay in /proc/filesystems"
@@ -174,11 +181,13 @@ PROBES = {
 }
 
 
-def cgroup_version(host):
+def cgroup_version(host: Host) -> int:
     return 2 if host.exists("/sys/fs/cgroup/cgroup.controllers") else 1
 
 
-def inspect(host, load=True, functional=True, check_mode=False):
+def inspect(
+    host: Host, load: bool = True, functional: bool = True, check_mode: bool = False
+) -> Tuple[Dict[str, Dict[str, Any]], List[str]]:
     """Load what can be loaded, then probe each feature. Returns (features, loaded)."""
     features, loaded_all = {}, []
     for name in FEATURES:
@@ -194,7 +203,9 @@ def inspect(host, load=True, functional=True, check_mode=False):
     return features, loaded_all
 
 
-def evaluate(features, profile, encrypted_overlay=True):
+def evaluate(
+    features: Mapping[str, Mapping[str, Any]], profile: str, encrypted_overlay: bool = True
+) -> Tuple[List[str], List[str], Dict[str, Any]]:
     """(missing, failures, adaptations). Production: every missing required feature is a
     failure with what breaks and the fix. Lab: missing features become adaptations."""
     required = [f for f in FEATURES if f != "esp" or encrypted_overlay]

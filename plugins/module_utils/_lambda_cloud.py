@@ -40,7 +40,7 @@ MIN_WAIT = 1.0
 class LambdaAPIError(Exception):
     """A failed API call, with what Lambda said about it."""
 
-    def __init__(self, status: int, code: str, message: str, suggestion: str | None = None):
+    def __init__(self, status: int, code: str, message: str, suggestion: str | None = None) -> None:
         self.status = status
         self.code = code
         self.message = message

@@ -39,8 +39,22 @@ import socket
 import ssl
 import threading
 import time
-from http.client import HTTPConnection, HTTPException, HTTPSConnection
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple  # noqa: F401
+from http.client import HTTPConnection, HTTPException, HTTPResponse, HTTPSConnection
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    TextIO,
+    Tuple,
+    Union,
+)
 from urllib.parse import urljoin, urlsplit
 
 MODERN_VERSION = "2026-07-28"
@@ -75,8 +89,9 @@ class ProbeError(Exception):
     ``retry_after``). ``bare_status``: the HTTP status of a reply without JSON-RPC in it.
     ``advice``: what the operator should do. ``facts``: what the probe learnt anyway."""
 
-    def __init__(self, step, reason, legacy_evidence=False, retry=False, retry_after=None,
-                 bare_status=None, advice=None, facts=None):  # fmt: skip
+    def __init__(self, step: str, reason: str, legacy_evidence: bool = False, retry: bool = False,
+                 retry_after: Optional[float] = None, bare_status: Optional[int] = None,
+                 advice: Optional[str] = None, facts: Optional[Dict[str, Any]] = None) -> None:  # fmt: skip
         super(ProbeError, self).__init__("%s: %s" % (step, reason))
         self.step = step
         self.reason = reason
@@ -171,7 +186,9 @@ def dechunk(data: bytes) -> bytes:
     return out
 
 
-def modern_request(request_id, method, params=None):
+def modern_request(
+    request_id: int, method: str, params: Optional[Mapping[str, Any]] = None
+) -> Tuple[Dict[str, Any], Dict[str, str]]:
     """Body and headers of a current-era request: the envelope rides in ``_meta``."""
     params = dict(params or {})
     params["_meta"] = {
@@ -189,7 +206,13 @@ def modern_request(request_id, method, params=None):
     return body, headers
 
 
-def legacy_request(request_id, method, params=None, session_id=None, protocol_version=None):
+def legacy_request(
+    request_id: Optional[int],
+    method: str,
+    params: Optional[Mapping[str, Any]] = None,
+    session_id: Optional[str] = None,
+    protocol_version: Optional[str] = None,
+) -> Tuple[Dict[str, Any], Dict[str, str]]:
     """Body and headers of an earlier-era request (``request_id`` None: a notification)."""
     body = {"jsonrpc": "2.0", "method": method}
     if request_id is not None:
@@ -204,7 +227,7 @@ def legacy_request(request_id, method, params=None, session_id=None, protocol_ve
     return body, headers
 
 
-def parse_sse(lines):
+def parse_sse(lines: Iterable[str]) -> Iterator[Tuple[str, str]]:
     """Yield (event, data) from Server-Sent Events lines (str, without or with EOL).
 
     Follows the event-stream rules: ``data`` lines of one event are joined with
@@ -230,7 +253,7 @@ def parse_sse(lines):
         yield event, "\n".join(data)
 
 
-def pick_response(messages, request_id):
+def pick_response(messages: Iterable[Any], request_id: int) -> Optional[Dict[str, Any]]:
     """The JSON-RPC response for ``request_id`` among decoded messages, or None.
 
     A lone error whose id is not ours is taken too: servers answer requests they
@@ -244,13 +267,13 @@ def pick_response(messages, request_id):
     return None
 
 
-def describe_rpc_error(error):
+def describe_rpc_error(error: Any) -> str:
     code = error.get("code") if isinstance(error, dict) else None
     message = error.get("message") if isinstance(error, dict) else error
     return "JSON-RPC error %s: %s" % (code, message)
 
 
-def modern_refusal_is_final(error):
+def modern_refusal_is_final(error: Mapping[str, Any]) -> bool:
     """True when a current-era refusal leaves no earlier era to try: -32020/-32021, or
     -32022 whose ``supported`` list names no earlier-era version we speak."""
     code = error.get("code")
@@ -263,7 +286,7 @@ def modern_refusal_is_final(error):
     return not any(version in LEGACY_VERSIONS for version in supported)
 
 
-def check_expected_tools(tools, expect):
+def check_expected_tools(tools: Sequence[str], expect: Union[int, Sequence[str], None]) -> Optional[str]:
     """None when ``tools`` (names) satisfies ``expect`` (a list of names or a minimum
     count), else the reason."""
     if expect is None or expect == []:
@@ -368,7 +391,7 @@ class _BoundedSocket:
     made from it (as ``socket.socket`` does), so a response read to the end of the
     connection keeps working after ``http.client`` lets go of the connection."""
 
-    def __init__(self, sock, deadline: Deadline, trace: Trace) -> None:
+    def __init__(self, sock: socket.socket, deadline: Deadline, trace: Trace) -> None:
         self._sock = sock
         self.deadline = deadline
         self._trace = trace
@@ -381,7 +404,7 @@ class _BoundedSocket:
             raise socket.timeout("deadline reached")
         self._sock.settimeout(left)
 
-    def recv_into(self, buffer, nbytes=0):
+    def recv_into(self, buffer: Union[bytearray, memoryview], nbytes: int = 0) -> int:
         self._arm()
         count = self._sock.recv_into(buffer, nbytes)
         if count:
@@ -390,11 +413,13 @@ class _BoundedSocket:
                 raise ProbeError(self._trace.step or "read", "reply larger than %d MiB" % (MAX_BODY >> 20))
         return count
 
-    def sendall(self, data, *args):
+    def sendall(self, data: bytes, *args: Any) -> None:
         self._arm()
         return self._sock.sendall(data, *args)
 
-    def makefile(self, mode="rb", buffering=None, **_kwargs):
+    def makefile(
+        self, mode: str = "rb", buffering: Optional[int] = None, **_kwargs: Any
+    ) -> io.BufferedReader:
         self._files += 1
         return io.BufferedReader(_BoundedReader(self))
 
@@ -408,7 +433,7 @@ class _BoundedSocket:
         if self._files <= 0:
             self._sock.close()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
 
@@ -420,7 +445,7 @@ class _BoundedReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Union[bytearray, memoryview]) -> int:
         return self._bounded.recv_into(buffer)
 
     def close(self) -> None:
@@ -433,7 +458,7 @@ class _BoundedMixin:
     bounded_deadline = None  # type: Optional[Deadline]
     bounded_trace = None  # type: Optional[Trace]
 
-    def connect(self):
+    def connect(self) -> None:
         super(_BoundedMixin, self).connect()  # type: ignore[misc]
         self.sock = _BoundedSocket(self.sock, self.bounded_deadline, self.bounded_trace)
 
@@ -449,7 +474,7 @@ class _TlsConnection(_BoundedMixin, HTTPSConnection):
 class Reply:
     """One response with its connection; the caller reads it and closes it."""
 
-    def __init__(self, conn, sock, resp) -> None:
+    def __init__(self, conn: HTTPConnection, sock: Optional[_BoundedSocket], resp: HTTPResponse) -> None:
         self.conn, self.sock, self.resp = conn, sock, resp
         self.status = resp.status
         self.headers = {k.lower(): v for k, v in resp.getheaders()}
@@ -471,7 +496,7 @@ class Reply:
     def __enter__(self) -> "Reply":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
@@ -509,7 +534,8 @@ class Http:
     are followed and stick: later requests go to where the server moved us (``url``)."""
 
     def __init__(self, url: str, extra_headers: Optional[Dict[str, str]] = None,
-                 ssl_context=None, trace: Optional[Trace] = None) -> None:  # fmt: skip
+                 ssl_context: Optional[ssl.SSLContext] = None,
+                 trace: Optional[Trace] = None) -> None:  # fmt: skip
         self.extra_headers = dict(extra_headers or {})
         self.ssl_context = ssl_context
         self.trace = trace if trace is not None else Trace()
@@ -524,10 +550,12 @@ class Http:
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
 
-    def errors(self, step: str):
+    def errors(self, step: str) -> ContextManager[None]:
         return network_errors(step, self.host, self.port, self.trace)
 
-    def _send(self, step, method, deadline, payload, headers) -> Reply:
+    def _send(
+        self, step: str, method: str, deadline: Deadline, payload: Optional[bytes], headers: Dict[str, str]
+    ) -> Reply:
         if deadline.remaining() <= 0:
             raise ProbeError(step, "deadline reached before the request was sent")
         self.trace.begin(step, method, self.url)
@@ -550,7 +578,7 @@ class Http:
         self.trace.location = reply.headers.get("location")
         return reply
 
-    def open(self, step: str, method: str, deadline: Deadline, body=None,
+    def open(self, step: str, method: str, deadline: Deadline, body: Any = None,
              headers: Optional[Dict[str, str]] = None, follow: bool = True) -> Reply:  # fmt: skip
         """Send a request; return the reply once its headers are in. ``follow``: take
         same-origin 307/308 (at most MAX_REDIRECTS); any other redirect is an error."""
@@ -580,7 +608,7 @@ class Http:
             self._move(moved)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def read_message(self, step: str, reply: Reply, request_id) -> Dict[str, Any]:
+    def read_message(self, step: str, reply: Reply, request_id: int) -> Dict[str, Any]:
         """The JSON-RPC response for ``request_id`` in a JSON or event-stream reply."""
         status = reply.status
         retry, retry_after = status in RETRY_STATUSES, None
@@ -615,7 +643,7 @@ class Http:
     def events(self, reply: Reply) -> Iterator[Tuple[str, str]]:
         """(event, data) pairs of an event-stream reply, read through the response."""
 
-        def lines():
+        def lines() -> Iterator[str]:
             while True:
                 line = reply.resp.readline(MAX_BODY)
                 if not line:
@@ -625,7 +653,7 @@ class Http:
 
         return parse_sse(lines())
 
-    def await_response(self, step: str, events: Iterator[Tuple[str, str]], request_id) -> Dict[str, Any]:
+    def await_response(self, step: str, events: Iterator[Tuple[str, str]], request_id: int) -> Dict[str, Any]:
         for event, data in events:
             if event != "message":
                 continue
@@ -651,17 +679,19 @@ class StreamableChannel:
     def __init__(self, http: Http) -> None:
         self.http = http
 
-    def call(self, step, deadline, body, headers):
+    def call(
+        self, step: str, deadline: Deadline, body: Dict[str, Any], headers: Dict[str, str]
+    ) -> Tuple[int, Dict[str, str], Dict[str, Any]]:
         with self.http.open(step, "POST", deadline, body=body, headers=headers) as reply:
             return reply.status, reply.headers, self.http.read_message(step, reply, body["id"])
 
-    def notify(self, step, deadline, body, headers) -> int:
+    def notify(self, step: str, deadline: Deadline, body: Dict[str, Any], headers: Dict[str, str]) -> int:
         with self.http.open(step, "POST", deadline, body=body, headers=headers) as reply:
             if reply.status >= 300:
                 reply.peek()
             return reply.status
 
-    def close(self, deadline, session, version) -> None:
+    def close(self, deadline: Deadline, session: Optional[str], version: Optional[str]) -> None:
         """DELETE the session; 405 (the server does not let clients end sessions) is fine.
         Best effort: a failure here does not make a server that answered unhealthy."""
         if not session:
@@ -682,7 +712,7 @@ class SseChannel:
     def __init__(self, post: Http, stream: Http, events: Iterator[Tuple[str, str]]) -> None:
         self.post, self.stream, self.events = post, stream, events
 
-    def _post(self, step, deadline, body, headers) -> int:
+    def _post(self, step: str, deadline: Deadline, body: Dict[str, Any], headers: Dict[str, str]) -> int:
         with self.post.open(step, "POST", deadline, body=body, headers=headers) as reply:
             if reply.status not in (200, 202, 204):
                 with self.post.errors(step):
@@ -692,22 +722,24 @@ class SseChannel:
                                  bare_status=reply.status)  # fmt: skip
             return reply.status
 
-    def call(self, step, deadline, body, headers):
+    def call(
+        self, step: str, deadline: Deadline, body: Dict[str, Any], headers: Dict[str, str]
+    ) -> Tuple[int, Dict[str, str], Dict[str, Any]]:
         status = self._post(step, deadline, body, headers)
         with self.stream.errors(step):
             return status, {}, self.stream.await_response(step, self.events, body["id"])
 
-    def notify(self, step, deadline, body, headers) -> int:
+    def notify(self, step: str, deadline: Deadline, body: Dict[str, Any], headers: Dict[str, str]) -> int:
         return self._post(step, deadline, body, headers)
 
-    def close(self, deadline, session, version) -> None:
+    def close(self, deadline: Deadline, session: Optional[str], version: Optional[str]) -> None:
         return None
 
 
 # --- probes ------------------------------------------------------------------------
 
 
-def _server_identity(*results):
+def _server_identity(*results: Any) -> Tuple[Any, Any]:
     for result in results:
         meta = result.get("_meta") if isinstance(result, dict) else None
         info = meta.get(META_SERVER_INFO) if isinstance(meta, dict) else None
@@ -716,7 +748,7 @@ def _server_identity(*results):
     return None, None
 
 
-def _rpc_failure(step, status, error, prefix=""):
+def _rpc_failure(step: str, status: int, error: Any, prefix: str = "") -> ProbeError:
     """A JSON-RPC error answer as a ProbeError (no 404 hint: the path is an MCP endpoint)."""
     return ProbeError(step, "%sHTTP %d, %s%s" % (prefix, status, describe_rpc_error(error),
                                                  status_hint(status, jsonrpc=True)),
@@ -724,7 +756,11 @@ def _rpc_failure(step, status, error, prefix=""):
                       advice="the MCP server answered with an error: read it and its logs")  # fmt: skip
 
 
-def _list_tools(channel, deadline, make_request):
+def _list_tools(
+    channel: Union[StreamableChannel, SseChannel],
+    deadline: Deadline,
+    make_request: Callable[[int, Optional[Dict[str, Any]]], Tuple[Dict[str, Any], Dict[str, str]]],
+) -> Tuple[List[Any], Dict[str, Any]]:
     """Every tool name, following ``nextCursor`` pages. ``make_request(id, params)``."""
     tools, cursor, result = [], None, {}
     for page in range(MAX_TOOL_PAGES):
@@ -740,7 +776,7 @@ def _list_tools(channel, deadline, make_request):
     raise ProbeError("tools/list", "more than %d pages of tools" % MAX_TOOL_PAGES)
 
 
-def probe_modern(http, deadline, close_session=True):
+def probe_modern(http: Http, deadline: Deadline, close_session: bool = True) -> Dict[str, Any]:
     """Current era. Returns the facts, or raises ProbeError (``legacy_evidence`` set when
     an earlier-era handshake is worth trying)."""
     channel = StreamableChannel(http)
@@ -763,7 +799,12 @@ def probe_modern(http, deadline, close_session=True):
             "server_version": version, "tools": tools, "transport": channel.transport}  # fmt: skip
 
 
-def probe_legacy(http, deadline, close_session=True, channel=None):
+def probe_legacy(
+    http: Http,
+    deadline: Deadline,
+    close_session: bool = True,
+    channel: Optional[Union[StreamableChannel, SseChannel]] = None,
+) -> Dict[str, Any]:
     """Earlier eras: the initialize handshake in a session, over Streamable HTTP (``http``)
     or over ``channel``. ``close_session``: DELETE the session at the end."""
     channel = channel or StreamableChannel(http)
@@ -797,7 +838,7 @@ def probe_legacy(http, deadline, close_session=True, channel=None):
             "transport": channel.transport}  # fmt: skip
 
 
-def _probe_auto(http, deadline, close_session=True):
+def _probe_auto(http: Http, deadline: Deadline, close_session: bool = True) -> Dict[str, Any]:
     """Current era first; an earlier era when the reply is evidence for one."""
     try:
         return probe_modern(http, deadline)
@@ -817,7 +858,9 @@ def _probe_auto(http, deadline, close_session=True):
         raise
 
 
-def probe_sse_transport(http, deadline, era, mode, close_session=True):
+def probe_sse_transport(
+    http: Http, deadline: Deadline, era: str, mode: str, close_session: bool = True
+) -> Optional[Dict[str, Any]]:
     """One GET for the legacy HTTP+SSE transport. None when the reply is not an event
     stream announcing an endpoint; else the facts of its handshake (``mode`` probe) or a
     ProbeError naming the transport (``mode`` report, or ``era`` current)."""
@@ -855,7 +898,12 @@ def probe_sse_transport(http, deadline, era, mode, close_session=True):
         return facts
 
 
-def probe_mcp(target, deadline, ssl_context=None, trace=None):
+def probe_mcp(
+    target: Dict[str, Any],
+    deadline: Deadline,
+    ssl_context: Optional[ssl.SSLContext] = None,
+    trace: Optional[Trace] = None,
+) -> Dict[str, Any]:
     """``target['era']``: ``auto`` (current era first, then fall back), ``current`` or
     ``legacy`` (only that handshake). ``close_session`` (default true) and ``legacy_sse``
     (``probe``, the default, or ``report``) as the module documents."""
@@ -885,7 +933,12 @@ def probe_mcp(target, deadline, ssl_context=None, trace=None):
     return facts
 
 
-def probe_http(target, deadline, ssl_context=None, trace=None):
+def probe_http(
+    target: Dict[str, Any],
+    deadline: Deadline,
+    ssl_context: Optional[ssl.SSLContext] = None,
+    trace: Optional[Trace] = None,
+) -> Dict[str, Any]:
     """Judge the status line and headers of a GET; the body is not read (it may be a
     stream that never ends)."""
     http = Http(target["url"], target.get("headers"), ssl_context, trace)
@@ -903,7 +956,12 @@ def probe_http(target, deadline, ssl_context=None, trace=None):
         return {"http_status": status}
 
 
-def probe_tcp(target, deadline, ssl_context=None, trace=None):
+def probe_tcp(
+    target: Dict[str, Any],
+    deadline: Deadline,
+    ssl_context: Optional[ssl.SSLContext] = None,
+    trace: Optional[Trace] = None,
+) -> Dict[str, Any]:
     parts = urlsplit(target["url"] if "//" in target["url"] else "tcp://" + target["url"])
     if not parts.hostname or not parts.port:
         raise ValueError("tcp target needs host:port, got %s" % target["url"])
@@ -944,7 +1002,14 @@ def _record_facts(result: Dict[str, Any], facts: Dict[str, Any]) -> None:
     result.update(facts)
 
 
-def _record_failure(result, step, reason, advice=None, seen=None, status=None):
+def _record_failure(
+    result: Dict[str, Any],
+    step: str,
+    reason: str,
+    advice: Optional[str] = None,
+    seen: Optional[Dict[str, Any]] = None,
+    status: Optional[int] = None,
+) -> None:
     result["ok"], result["error"], result["error_step"] = False, "%s: %s" % (step, reason), step
     result["seen"] = seen
     if status is None and seen:
@@ -952,7 +1017,15 @@ def _record_failure(result, step, reason, advice=None, seen=None, status=None):
     result["advice"] = advice or advice_for(step, reason, status)
 
 
-def check_target(target, deadline, retries=2, backoff=0.5, ssl_context=None, sleep=time.sleep, trace=None):
+def check_target(
+    target: Dict[str, Any],
+    deadline: Deadline,
+    retries: int = 2,
+    backoff: float = 0.5,
+    ssl_context: Optional[ssl.SSLContext] = None,
+    sleep: Callable[[float], None] = time.sleep,
+    trace: Optional[Trace] = None,
+) -> Dict[str, Any]:
     """Probe one target with retries inside the deadline; each attempt gets at most the
     target's ``timeout``. Only failures that can change (``ProbeError.retry``) are tried
     again. Never raises: the result says what failed, at which step, what was seen."""
@@ -999,7 +1072,7 @@ def check_target(target, deadline, retries=2, backoff=0.5, ssl_context=None, sle
     return result
 
 
-def _abandoned(target, trace, deadline_s):
+def _abandoned(target: Dict[str, Any], trace: Trace, deadline_s: float) -> Dict[str, Any]:
     result = new_result(target)
     doing = trace.request or "not started"
     reason = "deadline of %.1f s reached while still waiting (%s)" % (deadline_s, doing)
@@ -1010,15 +1083,17 @@ def _abandoned(target, trace, deadline_s):
     return result
 
 
-def _not_started(target, left, needed):
+def _not_started(target: Dict[str, Any], left: float, needed: float) -> Dict[str, Any]:
     result = new_result(target)
     reason = "not checked: its turn came with %.1f s of the deadline left, %.1f s needed" % (left, needed)
     _record_failure(result, "queue", reason, "raise deadline or concurrency (targets wait for a free worker)")
     return result
 
 
-def check_all(targets, deadline_s=60.0, retries=2, backoff=0.5, concurrency=None, ssl_context=None,
-              close_session=None, legacy_sse=None):  # fmt: skip
+def check_all(targets: Sequence[Mapping[str, Any]], deadline_s: float = 60.0, retries: int = 2,
+              backoff: float = 0.5, concurrency: Optional[int] = None,
+              ssl_context: Optional[ssl.SSLContext] = None, close_session: Optional[bool] = None,
+              legacy_sse: Optional[str] = None) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:  # fmt: skip
     """Probe every target concurrently (at most ``concurrency`` at once). Returns
     (results in target order, summary) within ``deadline_s`` plus GRACE_S, whatever the
     servers do: what is still running then is abandoned and reported as such.
@@ -1046,7 +1121,7 @@ def check_all(targets, deadline_s=60.0, retries=2, backoff=0.5, concurrency=None
     state = {"next": 0, "done": 0}
     cond = threading.Condition()
 
-    def work():
+    def work() -> None:
         while True:
             with cond:
                 index = state["next"]
@@ -1086,7 +1161,7 @@ def check_all(targets, deadline_s=60.0, retries=2, backoff=0.5, concurrency=None
     return final, summarize(final, time.monotonic() - started)
 
 
-def summarize(results, elapsed_s):
+def summarize(results: Sequence[Mapping[str, Any]], elapsed_s: float) -> Dict[str, Any]:
     healthy = [r for r in results if r["ok"]]
     eras = {}
     for r in healthy:
@@ -1124,7 +1199,7 @@ def describe_seen(seen: Optional[Dict[str, Any]]) -> Optional[str]:
     )
 
 
-def format_table(results):
+def format_table(results: Sequence[Mapping[str, Any]]) -> List[str]:
     """A table a person reads at a glance: one row per target; under an unhealthy one,
     what was seen and what to do."""
     header = ("NAME", "OK", "ERA", "TOOLS", "LATENCY", "SERVER / ERROR")
@@ -1158,7 +1233,7 @@ def format_table(results):
     return lines
 
 
-def main(stdin, stdout):
+def main(stdin: TextIO, stdout: TextIO) -> int:
     """Run as a script where Ansible cannot reach (inside a container on an overlay network):
     reads {"targets": [...], "deadline": s} (optionally "retries", "concurrency",
     "close_session", "legacy_sse") as JSON on stdin, writes {"results", "summary", "table"}

@@ -19,7 +19,7 @@ __metaclass__ = type
 import ast
 import contextlib
 import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_build import (
     STANDARD,
@@ -42,6 +42,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
     infer_context,
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_image import (
+    Image,
     build_image,
     check_claims,
 )
@@ -169,16 +170,16 @@ class Validator(RegistryChecks):
 
     def __init__(
         self,
-        project_dir,
-        compose_globs=None,
-        dockerfile_globs=None,
-        script_globs=None,
-        servers=None,
-        include=None,
-        exclude=None,
-        python_version=None,
-        shell_check=True,
-    ):
+        project_dir: str,
+        compose_globs: Optional[List[str]] = None,
+        dockerfile_globs: Optional[List[str]] = None,
+        script_globs: Optional[List[str]] = None,
+        servers: Optional[List[Dict[str, Any]]] = None,
+        include: Optional[Iterable[str]] = None,
+        exclude: Optional[Iterable[str]] = None,
+        python_version: Optional[str] = None,
+        shell_check: bool = True,
+    ) -> None:
         self.project = Project(project_dir, include or (), exclude or ())
         self.modules = ModuleIndex(self.project)
         self.compose_globs = compose_globs or DEFAULT_COMPOSE_GLOBS
@@ -197,7 +198,7 @@ class Validator(RegistryChecks):
         self._bash = None
         self._python = None
 
-    def add(self, *args, **kwargs):
+    def add(self, *args: Any, **kwargs: Any) -> None:
         self.findings.append(finding(*args, **kwargs))
 
     # the run ------------------------------------------------------------------------
@@ -383,7 +384,15 @@ class Validator(RegistryChecks):
             )
         )
 
-    def check_project_module(self, rel, line, module, attribute, kind, extra_roots) -> None:
+    def check_project_module(
+        self,
+        rel: str,
+        line: Optional[int],
+        module: str,
+        attribute: Optional[str],
+        kind: str,
+        extra_roots: Iterable[Optional[str]],
+    ) -> None:
         """A module named by a script, resolved in the project (scripts run from a checkout)."""
         roots = [r for r in extra_roots if r is not None]
         resolved = self.modules.resolve(module, roots)
@@ -417,7 +426,7 @@ class Validator(RegistryChecks):
 
     # Dockerfiles and images ---------------------------------------------------------
 
-    def image_for(self, plan: Plan):
+    def image_for(self, plan: Plan) -> Optional[Image]:
         """The image model of a plan, built once per Dockerfile, context and arguments."""
         key = (plan.dockerfile, plan.context, tuple(sorted((str(k), str(v)) for k, v in plan.args.items())))
         if key not in self._images:
@@ -427,7 +436,7 @@ class Validator(RegistryChecks):
                 self._images[key] = build_image(self.project, plan.dockerfile, plan.context, plan.args)
         return self._images[key]
 
-    def check_dockerfiles(self, built_folders=()) -> None:
+    def check_dockerfiles(self, built_folders: Iterable[str] = ()) -> None:
         """Each Dockerfile against each of its plans. One with none: a folder some build
         names as its context is where it is built from (the Dockerfile that build most
         likely meant); else the inferred context, and what is missing there is info."""
@@ -477,7 +486,7 @@ class Validator(RegistryChecks):
             if plan.service is not None:
                 self.check_service_command(plan.origin, plan.service, self.image_for(plan))
 
-    def check_image_commands(self, rel: str, image) -> None:
+    def check_image_commands(self, rel: str, image: Image) -> None:
         modules = self.modules
         entry, cmd = image.entrypoint, image.cmd
         if entry and os.path.basename(entry[1][0] if entry[1] else "").startswith(_LAUNCH_WORDS):
@@ -509,7 +518,7 @@ class Validator(RegistryChecks):
                 )
             )
 
-    def check_service_command(self, rel: str, service, image) -> None:
+    def check_service_command(self, rel: str, service: Tuple[Any, LineDict], image: Optional[Image]) -> None:
         if image is None:
             return
         name, spec = service
@@ -534,7 +543,7 @@ class Validator(RegistryChecks):
 
     # Python and shell ---------------------------------------------------------------
 
-    def python_target(self, rel: str, cache: dict, fallback) -> Optional[tuple]:
+    def python_target(self, rel: str, cache: dict, fallback: Optional[Tuple[int, int]]) -> Optional[tuple]:
         if self.python_version:
             return self.python_version
         folder = os.path.dirname(rel)
@@ -615,15 +624,15 @@ class Validator(RegistryChecks):
 
 
 def validate(
-    project_dir,
-    compose_globs=None,
-    dockerfile_globs=None,
-    script_globs=None,
-    servers=None,
-    include=None,
-    exclude=None,
-    python_version=None,
-    shell_check=True,
+    project_dir: str,
+    compose_globs: Optional[List[str]] = None,
+    dockerfile_globs: Optional[List[str]] = None,
+    script_globs: Optional[List[str]] = None,
+    servers: Optional[List[Dict[str, Any]]] = None,
+    include: Optional[Iterable[str]] = None,
+    exclude: Optional[Iterable[str]] = None,
+    python_version: Optional[str] = None,
+    shell_check: bool = True,
 ) -> dict:
     if not HAS_YAML:
         raise RuntimeError("PyYAML is required (python3-yaml on Debian and Ubuntu)")

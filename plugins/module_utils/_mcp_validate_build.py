@@ -14,9 +14,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-from typing import List, Optional
+from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_image import Image
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_index import Project
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_report import finding
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_scripts import CommandScan
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_yaml import LineDict, LineList
@@ -28,7 +29,17 @@ class Plan:
     """One way a Dockerfile is built. ``dockerfile`` is a project path, or ``standard`` for
     the collection's own Dockerfile (the whole context at /app, run from /app)."""
 
-    def __init__(self, dockerfile, context, origin, line, kind, args=None, tags=(), service=None):
+    def __init__(
+        self,
+        dockerfile: str,
+        context: str,
+        origin: str,
+        line: Optional[int],
+        kind: str,
+        args: Optional[Mapping[str, Any]] = None,
+        tags: Iterable[str] = (),
+        service: Optional[Tuple[Any, LineDict]] = None,
+    ) -> None:
         self.dockerfile, self.context, self.origin, self.line = dockerfile, context, origin, line
         self.kind, self.args, self.tags, self.service = kind, dict(args or {}), list(tags), service
 
@@ -46,7 +57,7 @@ class Plan:
         }
 
 
-def standard_image(project, context: str) -> Image:
+def standard_image(project: Project, context: str) -> Image:
     image = Image(project, "standard")
     image.workdir = "/app"
     image.context = context
@@ -54,7 +65,7 @@ def standard_image(project, context: str) -> Image:
     return image
 
 
-def plans_from_scan(project, scan: CommandScan, findings: List[dict]) -> List[Plan]:
+def plans_from_scan(project: Project, scan: CommandScan, findings: List[dict]) -> List[Plan]:
     """Plans of the ``docker build`` commands one file runs; a Dockerfile they name that
     does not exist is a finding (relative names resolve from any of the scan's bases)."""
     plans = []
@@ -106,7 +117,9 @@ def plans_from_scan(project, scan: CommandScan, findings: List[dict]) -> List[Pl
     return plans
 
 
-def scan_workflow(project, rel: str, data, findings: List[dict]):
+def scan_workflow(
+    project: Project, rel: str, data: Optional[LineDict], findings: List[dict]
+) -> Tuple[CommandScan, List[Plan]]:
     """(CommandScan of the ``run:``/``script:`` lines, plans of docker/build-push-action
     steps) of a GitHub or GitLab CI file parsed with lines."""
     scan = CommandScan(rel, [""])
@@ -150,7 +163,7 @@ def scan_workflow(project, rel: str, data, findings: List[dict]):
     return scan, plans
 
 
-def _build_push(project, rel, step, findings) -> List[Plan]:
+def _build_push(project: Project, rel: str, step: LineDict, findings: List[dict]) -> List[Plan]:
     with_ = step.get("with") if isinstance(step.get("with"), LineDict) else LineDict()
     line = (with_.lines or {}).get("file") or (with_.lines or {}).get("context") or step.line
     context_value = str(with_.get("context") or ".")
@@ -194,7 +207,7 @@ def _build_push(project, rel, step, findings) -> List[Plan]:
     return [Plan(dockerfile, context, rel, line, "workflow", args)]
 
 
-def registry_plan(project, server: dict, where: str) -> Optional[Plan]:
+def registry_plan(project: Project, server: dict, where: str) -> Optional[Plan]:
     """The plan of a registry entry built by the collection: its ``dockerfile`` (default
     ``<path>/Dockerfile`` when that exists, else the standard one) from its ``context``."""
     if server.get("image") or not server.get("path") or server.get("context") is None:
@@ -205,6 +218,8 @@ def registry_plan(project, server: dict, where: str) -> Optional[Plan]:
         return None
     if server.get("dockerfile"):
         dockerfile = project.rel(str(server["dockerfile"]))
+        if dockerfile is None:  # outside the project: reported by the servers check
+            return None
     else:
         own = os.path.join(path, "Dockerfile") if path else "Dockerfile"
         dockerfile = own if own in project.file_set else STANDARD

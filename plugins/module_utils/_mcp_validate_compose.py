@@ -14,9 +14,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-from typing import Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_build import Plan
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_index import Project
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_yaml import (
     LineDict,
     LineList,
@@ -40,7 +41,7 @@ SWARM_IGNORED_KEYS = {
 }
 
 
-def parse_port(entry) -> List[tuple]:
+def parse_port(entry: Any) -> List[tuple]:
     """(published, protocol) pairs of one `ports` entry (short or long syntax)."""
     if isinstance(entry, dict):
         published = entry.get("published")
@@ -62,13 +63,15 @@ def parse_port(entry) -> List[tuple]:
     return [(published, protocol)]
 
 
-def image_untagged(image) -> bool:
+def image_untagged(image: Any) -> bool:
     if not isinstance(image, str) or "${" in image or "@" in image:
         return False
     return ":" not in image.rsplit("/", 1)[-1]
 
 
-def load_yaml_file(project, rel: str, add: Callable, code: str = "compose-syntax"):
+def load_yaml_file(
+    project: Project, rel: str, add: Callable, code: str = "compose-syntax"
+) -> Optional[LineDict]:
     """The parsed mapping of a YAML file of the project, or None after a finding."""
     text = project.text(rel)
     if text is None:
@@ -98,14 +101,16 @@ class ComposeChecker:
     """Checks of parsed compose files. ``add`` records a finding; ``plans`` collects the
     build plans of the services; ``collection`` says whether hints may name the collection."""
 
-    def __init__(self, project, add: Callable, compose_candidates: List[str], collection: bool):
+    def __init__(
+        self, project: Project, add: Callable, compose_candidates: List[str], collection: bool
+    ) -> None:
         self.project, self.add = project, add
         self.compose_candidates = compose_candidates
         self.collection = collection
         self.plans: List[Plan] = []
         self.contexts = set()  # folders some service builds, whatever Dockerfile it names
 
-    def ref_path(self, base_dir, value, rel, line, what) -> Optional[str]:
+    def ref_path(self, base_dir: str, value: Any, rel: str, line: Optional[int], what: str) -> Optional[str]:
         """Project path of ``value`` relative to ``base_dir``, or None (after a finding when it
         leaves the project, silently when it cannot be checked)."""
         if not isinstance(value, str) or "${" in value or "://" in value or value.startswith("git@"):
@@ -121,7 +126,7 @@ class ComposeChecker:
             )
         return target
 
-    def compose_missing(self, rel, line, value, target):
+    def compose_missing(self, rel: str, line: Optional[int], value: str, target: str) -> None:
         self.add(
             "compose-file-missing",
             rel,
@@ -163,7 +168,7 @@ class ComposeChecker:
             if isinstance(service, LineDict):
                 self._service(rel, base, name, service, is_stack)
 
-    def _declared_files(self, rel, base, what, declared):
+    def _declared_files(self, rel: str, base: str, what: str, declared: LineDict) -> None:
         for name, spec in declared.items():
             if not isinstance(spec, LineDict):
                 continue
@@ -190,7 +195,7 @@ class ComposeChecker:
                         severity="warning" if self.project.gitignored(target) else None,
                     )
 
-    def _service(self, rel, base, name, service, is_stack):
+    def _service(self, rel: str, base: str, name: Any, service: LineDict, is_stack: bool) -> None:
         build = service.get("build")
         if build is not None:
             self._build(rel, base, name, service, build)
@@ -252,7 +257,7 @@ class ComposeChecker:
                     "make the service retry until its dependency answers; add a healthcheck",
                 )
 
-    def _build(self, rel, base, name, service, build):
+    def _build(self, rel: str, base: str, name: Any, service: LineDict, build: Any) -> None:
         context_value = build.get("context", ".") if isinstance(build, dict) else build
         line = (
             build.lines.get("context", build.line) if isinstance(build, LineDict) else service.lines["build"]
@@ -316,7 +321,7 @@ class ComposeChecker:
             )
         )
 
-    def _compose_ref(self, rel, line, base, value):
+    def _compose_ref(self, rel: str, line: Optional[int], base: str, value: Any) -> None:
         target = self.ref_path(base, value, rel, line, "compose file")
         if target is not None and target not in self.project.file_set:
             self.compose_missing(rel, line, value, target)

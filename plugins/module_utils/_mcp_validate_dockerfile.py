@@ -17,8 +17,9 @@ import json
 import os
 import re
 import shlex
-from typing import List
+from typing import List, Match, Optional, Tuple
 
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_index import Project
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_report import (
     closest_path,
     finding,
@@ -67,7 +68,7 @@ def instruction_words(args: str) -> List[str]:
         return args.split()
 
 
-def copy_parts(args: str):
+def copy_parts(args: str) -> Optional[Tuple[List[str], List[str], Optional[str]]]:
     """(flags, sources, destination) of COPY/ADD, or None for a heredoc."""
     if "<<" in args:
         return None
@@ -102,7 +103,7 @@ def command_argv(args: str) -> List[str]:
 
 
 def substitute(value: str, variables: dict) -> str:
-    def repl(m):
+    def repl(m: Match[str]) -> str:
         name = m.group(1) or m.group(3)
         if name in variables and variables[name] is not None:
             return str(variables[name])
@@ -116,7 +117,7 @@ def substitute(value: str, variables: dict) -> str:
 # --- checks ------------------------------------------------------------------------------
 
 
-def copy_findings(project, rel: str, context: str, plan_where: str = "") -> List[dict]:
+def copy_findings(project: Project, rel: str, context: str, plan_where: str = "") -> List[dict]:
     """copy-source-missing for each COPY/ADD source the context lacks (grouped per plan)."""
     text = project.text(rel)
     if text is None:
@@ -189,7 +190,7 @@ def copy_findings(project, rel: str, context: str, plan_where: str = "") -> List
     return out
 
 
-def infer_context(project, rel: str) -> str:
+def infer_context(project: Project, rel: str) -> str:
     """The folder (the Dockerfile's own or one above it) from which most COPY sources exist;
     the nearest one on a tie."""
     text = project.text(rel) or ""

@@ -22,7 +22,7 @@ import difflib
 import fnmatch
 import os
 import re
-from typing import List, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_dockerfile import (
     command_argv,
@@ -31,8 +31,10 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_
     instruction_words,
     substitute,
 )
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_index import Project
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_python import (
     STDLIB,
+    ModuleIndex,
     closest_module,
     defines_name,
     from_python_version,
@@ -60,7 +62,7 @@ _MOVERS = {"cp", "mv", "ln", "rsync", "install"}
 class Image:
     """What one stage of an image holds, as far as the Dockerfile says."""
 
-    def __init__(self, project, base: str):
+    def __init__(self, project: Project, base: str) -> None:
         self.project = project
         self.base = base
         self.python = from_python_version(base)
@@ -114,7 +116,7 @@ class Image:
                     return rel
         return None
 
-    def search_roots(self, extra=()) -> List[str]:
+    def search_roots(self, extra: Iterable[str] = ()) -> List[str]:
         """Folders ``python -m`` and the app servers import from (the working directory first).
         With the working directory unknown, every folder the Dockerfile copies into."""
         roots = [self.abspath(e) for e in extra if e]
@@ -130,7 +132,7 @@ class Image:
                 out.append(r)
         return out
 
-    def find_module(self, dotted: str, extra=()):
+    def find_module(self, dotted: str, extra: Iterable[str] = ()) -> Optional[Tuple[str, Optional[str]]]:
         """("image", project file or None) when the image holds the module, ("installed", None)
         when something installed provides it, or None."""
         parts = dotted.split(".")
@@ -190,7 +192,9 @@ class Image:
         return out
 
 
-def build_image(project, dockerfile: str, context: str, build_args=None) -> Optional[Image]:
+def build_image(
+    project: Project, dockerfile: str, context: str, build_args: Optional[Mapping[str, Any]] = None
+) -> Optional[Image]:
     """The final stage of ``dockerfile`` built from ``context`` (project paths), or None."""
     text = project.text(dockerfile)
     if text is None:
@@ -234,7 +238,7 @@ def build_image(project, dockerfile: str, context: str, build_args=None) -> Opti
     return image
 
 
-def _env(image, args, variables):
+def _env(image: Image, args: str, variables: Dict[str, Any]) -> None:
     items = instruction_words(args)
     pairs = [i.partition("=") for i in items]
     if items and not pairs[0][1]:  # ENV KEY value
@@ -246,7 +250,14 @@ def _env(image, args, variables):
             image.pythonpath = [p for p in value.split(":") if p and "$" not in p]
 
 
-def _copy(image, instruction, args, context, variables, stages):
+def _copy(
+    image: Image,
+    instruction: str,
+    args: str,
+    context: str,
+    variables: Dict[str, Any],
+    stages: Dict[str, Image],
+) -> None:
     parts = copy_parts(args)
     if parts is None or parts[2] is None:
         return
@@ -286,7 +297,7 @@ def _copy(image, instruction, args, context, variables, stages):
             )
 
 
-def _copy_from(image, stage, source, dest_abs):
+def _copy_from(image: Image, stage: Optional[Image], source: str, dest_abs: str) -> None:
     if stage is None:  # another image: opaque
         image.mounts.append((dest_abs, None, True))
         return
@@ -305,7 +316,7 @@ def _copy_from(image, stage, source, dest_abs):
     image.dists |= stage.dists
 
 
-def _run(image, args):
+def _run(image: Image, args: str) -> None:
     for command, targets in simple_commands(split_words(args)):
         for target in targets:
             image.mounts.append((image.abspath(target), None, False))
@@ -343,7 +354,7 @@ def _run(image, args):
             image.mounts.append((image.abspath(target), None, True))
 
 
-def _flag(words, names):
+def _flag(words: List[str], names: Sequence[str]) -> Optional[str]:
     for i, w in enumerate(words):
         if w in names and i + 1 < len(words):
             return words[i + 1]
@@ -353,7 +364,7 @@ def _flag(words, names):
     return None
 
 
-def _pip_install(image, words):
+def _pip_install(image: Image, words: List[str]) -> None:
     i = 0
     while i < len(words):
         w = words[i]
@@ -392,7 +403,7 @@ def _pip_install(image, words):
         i += 1
 
 
-def _install_project(image, path, with_project):
+def _install_project(image: Image, path: str, with_project: bool) -> None:
     target = image.abspath(path)
     state = image.lookup(target)
     if state != "dir":
@@ -415,7 +426,9 @@ def _install_project(image, path, with_project):
         image.projects.append(info)
 
 
-def check_claims(image: Image, claims, rel: str, line, what: str, modules) -> List[dict]:
+def check_claims(
+    image: Image, claims: Iterable[tuple], rel: str, line: Optional[int], what: str, modules: ModuleIndex
+) -> List[dict]:
     """Findings for start-command claims (from start_claims) against ``image``."""
     out = []
     for claim in claims:
@@ -435,7 +448,16 @@ def check_claims(image: Image, claims, rel: str, line, what: str, modules) -> Li
     return out
 
 
-def _check_module(image, dotted, attribute, extra, rel, line, what, modules):
+def _check_module(
+    image: Image,
+    dotted: str,
+    attribute: Optional[str],
+    extra: Sequence[str],
+    rel: str,
+    line: Optional[int],
+    what: str,
+    modules: ModuleIndex,
+) -> List[dict]:
     found = image.find_module(dotted, extra)
     if found is None and image.workdir is None:
         # the base image chose the working directory: the project is the best model left
@@ -489,7 +511,7 @@ def _check_module(image, dotted, attribute, extra, rel, line, what, modules):
     return []
 
 
-def left_in_context(image, dotted: str) -> Optional[str]:
+def left_in_context(image: Image, dotted: str) -> Optional[str]:
     """A file of the build context that would be ``dotted`` had it been copied (the
     nearest one), or None."""
     parts = dotted.split(".")
@@ -503,7 +525,7 @@ def left_in_context(image, dotted: str) -> Optional[str]:
     return min(hits, key=len) if hits else None
 
 
-def _check_file(image, path, rel, line, what):
+def _check_file(image: Image, path: str, rel: str, line: Optional[int], what: str) -> List[dict]:
     if "$" in path:
         return []
     if path.startswith("/"):
@@ -535,7 +557,9 @@ def _check_file(image, path, rel, line, what):
     ]
 
 
-def _check_script(image, word, rel, line, what, modules):
+def _check_script(
+    image: Image, word: str, rel: str, line: Optional[int], what: str, modules: ModuleIndex
+) -> List[dict]:
     scripts = {}
     for info in image.projects:
         scripts.update(info["scripts"])

@@ -141,7 +141,7 @@ class Project:
     path back into the scope or take it out (``exclude`` wins over the defaults, ``include``
     over both)."""
 
-    def __init__(self, root: str, include: Iterable[str] = (), exclude: Iterable[str] = ()):
+    def __init__(self, root: str, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> None:
         self.root = os.path.realpath(root)
         self.include = [p.strip("/") for p in include or ()]
         self.exclude = [p.strip("/") for p in exclude or ()]
@@ -159,7 +159,7 @@ class Project:
         for rel in self.files:
             self.by_name.setdefault(os.path.basename(rel), []).append(rel)
 
-    def _ignore_rules(self, name):
+    def _ignore_rules(self, name: str) -> List[tuple]:
         path = os.path.join(self.root, name)
         if not os.path.isfile(path) or os.path.islink(path):
             return []
@@ -169,21 +169,21 @@ class Project:
         except (IOError, OSError):
             return []
 
-    def _matches(self, rel, patterns):
+    def _matches(self, rel: str, patterns: Iterable[str]) -> bool:
         return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p + "/*") for p in patterns)
 
-    def _dir_out_of_scope(self, rel, name):
+    def _dir_out_of_scope(self, rel: str, name: str) -> bool:
         if self._matches(rel, self.include):
             return False
         if self._matches(rel, self.exclude):
             return True
         if any(fnmatch.fnmatchcase(name, p) for p in OUT_OF_SCOPE_DIRS):
             return True
-        if rel.split(os.sep)[0] in _KEEP_IN_SCOPE:
+        if rel.split(os.sep, maxsplit=1)[0] in _KEEP_IN_SCOPE:
             return False
         return ignored(rel, True, self.gitignore) or ignored(rel, True, self.dockerignore)
 
-    def _file_out_of_scope(self, rel, name):
+    def _file_out_of_scope(self, rel: str, name: str) -> bool:
         if self._matches(rel, self.include):
             return False
         if self._matches(rel, self.exclude):
@@ -192,7 +192,7 @@ class Project:
             return True
         return ignored(rel, False, self.gitignore)
 
-    def _walk(self):
+    def _walk(self) -> None:
         out_dirs = set()
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
             rel_dir = os.path.relpath(dirpath, self.root)
@@ -219,7 +219,7 @@ class Project:
                 ):
                     self.out_of_scope.add(rel)
 
-    def _add_file(self, full, rel):
+    def _add_file(self, full: str, rel: str) -> bool:
         if os.path.islink(full):
             if self._links_outside(full, rel):
                 return False
@@ -243,7 +243,7 @@ class Project:
         self.by_dir.setdefault(os.path.dirname(rel), []).append(rel)
         return True
 
-    def _links_outside(self, full, rel):
+    def _links_outside(self, full: str, rel: str) -> bool:
         """True (with a finding) when the symlink at ``full`` leads out of the project."""
         if self.inside(os.path.realpath(full)):
             return False

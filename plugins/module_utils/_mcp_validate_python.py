@@ -19,7 +19,9 @@ import os
 import re
 import subprocess
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_index import Project
 
 try:
     import tomllib
@@ -35,7 +37,7 @@ CONTROLLER_PYTHON = sys.version_info[:2]
 class ModuleIndex:
     """Every importable module path of the project, per source root."""
 
-    def __init__(self, project):
+    def __init__(self, project: Project) -> None:
         self.project = project
         self.roots = {""}
         for rel in project.files:
@@ -47,7 +49,7 @@ class ModuleIndex:
                 self.roots.add(rel)
         self._all = None
 
-    def resolve(self, dotted: str, extra_roots=()) -> Optional[str]:
+    def resolve(self, dotted: str, extra_roots: Iterable[str] = ()) -> Optional[str]:
         """The file a dotted module path resolves to, or None."""
         for root in list(extra_roots) + sorted(self.roots):
             found = resolve_in(self.project, root, dotted)
@@ -55,7 +57,7 @@ class ModuleIndex:
                 return found
         return None
 
-    def owns_top_level(self, dotted: str, extra_roots=()) -> bool:
+    def owns_top_level(self, dotted: str, extra_roots: Iterable[str] = ()) -> bool:
         """Whether the first component is a package or module of this project (so a miss is
         a broken reference, not a third-party or standard-library module)."""
         top = dotted.split(".", maxsplit=1)[0]
@@ -79,7 +81,7 @@ class ModuleIndex:
         return closest_module(dotted, self.all_modules())
 
 
-def resolve_in(project, root: str, dotted: str) -> Optional[str]:
+def resolve_in(project: Project, root: str, dotted: str) -> Optional[str]:
     """The project file ``dotted`` names below the project folder ``root``, or None."""
     parts = dotted.split(".")
     base = os.path.join(root, *parts) if root else os.path.join(*parts)
@@ -91,7 +93,7 @@ def resolve_in(project, root: str, dotted: str) -> Optional[str]:
     return None
 
 
-def modules_under(project, root: str) -> List[str]:
+def modules_under(project: Project, root: str) -> List[str]:
     """Dotted names of the Python files below the project folder ``root``."""
     out = []
     prefix = root + os.sep if root else ""
@@ -110,7 +112,7 @@ def _words(dotted: str) -> set:
     return set(w for w in re.split(r"[._-]", dotted.lower()) if w)
 
 
-def closest_module(dotted: str, candidates, cutoff: float = 0.8) -> Optional[str]:
+def closest_module(dotted: str, candidates: Iterable[str], cutoff: float = 0.8) -> Optional[str]:
     """The module most like ``dotted``: similar spelling, and the words of its name (a move
     keeps them: backend.mcp.ai_memory_mcp_server -> backend.mcp_servers.ai_memory.server).
     A candidate that shares no word and is spelled less than 75 % alike is never offered."""
@@ -150,12 +152,12 @@ def defines_name(source: str, name: str) -> bool:
 # --- versions ---------------------------------------------------------------------------
 
 
-def parse_version(text) -> Optional[Tuple[int, int]]:
+def parse_version(text: Optional[str]) -> Optional[Tuple[int, int]]:
     m = re.match(r"^\s*(\d+)\.(\d+)", str(text or ""))
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def requires_python_floor(spec) -> Optional[Tuple[int, int]]:
+def requires_python_floor(spec: Any) -> Optional[Tuple[int, int]]:
     """The lowest Python a ``requires-python`` specifier admits (``>=3.12`` -> (3, 12))."""
     floors = []
     for clause in str(spec or "").split(","):
@@ -166,7 +168,7 @@ def requires_python_floor(spec) -> Optional[Tuple[int, int]]:
     return max(floors) if floors else None
 
 
-def from_python_version(image) -> Optional[Tuple[int, int]]:
+def from_python_version(image: Optional[str]) -> Optional[Tuple[int, int]]:
     """The Python of a ``FROM`` image when it names one (python:3.12-slim, pypy excluded)."""
     m = re.match(r"^(?:[\w.-]+(?::\d+)?/)*(?:library/)?python:(\d+)\.(\d+)", str(image or ""))
     return (int(m.group(1)), int(m.group(2))) if m else None
@@ -184,7 +186,9 @@ def compile_error(text: str, rel: str) -> Optional[list]:
     return None
 
 
-def syntax_problem(error: Optional[list], target: Optional[Tuple[int, int]]):
+def syntax_problem(
+    error: Optional[list], target: Optional[Tuple[int, int]]
+) -> Optional[Tuple[str, Optional[int], str]]:
     """(code, line, message) of a ``compile_error``, or None. When the project's Python
     (``target``) is newer than this one the grammar may differ, so a failure is
     ``python-syntax-unchecked`` (info), never an error."""
@@ -234,7 +238,9 @@ class PythonCheck:
 
     INLINE_BELOW = 64  # files; fewer are compiled here, a process costs more than they do
 
-    def __init__(self, sources: List[Tuple[str, str]], workers: Optional[int] = None, timeout: int = 300):
+    def __init__(
+        self, sources: List[Tuple[str, str]], workers: Optional[int] = None, timeout: int = 300
+    ) -> None:
         self.sources, self.timeout, self.procs = sources, timeout, []
         # leave a core to the scan that goes on meanwhile (bash -n shares the rest)
         workers = workers or max(1, min(4, (os.cpu_count() or 2) - 1))
@@ -297,7 +303,7 @@ def read_toml(text: str) -> dict:
     return _read_toml_subset(text)
 
 
-def _toml_value(raw: str):
+def _toml_value(raw: str) -> Union[str, List[str]]:
     raw = raw.strip()
     if raw.startswith(("'", '"')):
         return raw[1:-1] if len(raw) >= 2 else ""
@@ -333,7 +339,7 @@ def _read_toml_subset(text: str) -> dict:
     return data
 
 
-def pyproject_info(project, directory: str) -> Optional[dict]:
+def pyproject_info(project: Project, directory: str) -> Optional[dict]:
     """What installing the project in ``directory`` provides: {dir, name, requires_python,
     packages (top-level import names), roots (folders they live in), scripts {name: target},
     dependencies (normalized names)}, or None when it has no pyproject.toml."""
@@ -395,16 +401,16 @@ def pyproject_info(project, directory: str) -> Optional[dict]:
     }
 
 
-def normalize_dist(name) -> str:
+def normalize_dist(name: Any) -> str:
     return re.sub(r"[-_.]+", "_", str(name or "")).lower()
 
 
-def requirement_name(line) -> Optional[str]:
+def requirement_name(line: Any) -> Optional[str]:
     m = re.match(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)", str(line or ""))
     return normalize_dist(m.group(1)) if m else None
 
 
-def requirement_names(project, rel: str, depth: int = 0) -> set:
+def requirement_names(project: Project, rel: str, depth: int = 0) -> set:
     """Normalized distribution names a requirements file installs (``-r`` followed, bounded)."""
     text = project.text(rel) if rel in project.file_set else None
     names = set()
@@ -428,7 +434,7 @@ def requirement_names(project, rel: str, depth: int = 0) -> set:
     return names
 
 
-def provided_by(module: str, dists) -> bool:
+def provided_by(module: str, dists: Iterable[str]) -> bool:
     """Whether a module's top-level name plausibly comes from one of the distributions
     (mcp-server-fetch -> mcp_server_fetch; python-dotenv -> dotenv; PyYAML -> yaml)."""
     top = normalize_dist(module.split(".", maxsplit=1)[0])

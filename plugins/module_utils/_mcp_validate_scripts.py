@@ -19,7 +19,7 @@ import ast
 import bisect
 import os
 import re
-from typing import List
+from typing import Dict, Iterable, List, Optional
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_shell import (
     expand_word,
@@ -142,21 +142,23 @@ class Reference:
     """A file one command uses: kind ``compose`` (docker compose -f), ``stack`` (docker stack
     deploy -c), ``read`` (a launcher opens it) or ``env`` (COMPOSE_FILE)."""
 
-    def __init__(self, kind, values, line, subcommand=None):
+    def __init__(self, kind: str, values: List[str], line: int, subcommand: Optional[str] = None) -> None:
         self.kind, self.values, self.line, self.subcommand = kind, values, line, subcommand
 
 
 class Build:
     """A ``docker build`` seen in a command: Dockerfile and context as written."""
 
-    def __init__(self, dockerfile, context, line, tags, args):
+    def __init__(
+        self, dockerfile: Optional[str], context: str, line: int, tags: List[str], args: Dict[str, str]
+    ) -> None:
         self.dockerfile, self.context, self.line, self.tags, self.args = dockerfile, context, line, tags, args
 
 
 class CommandScan:
     """What the commands of one file do. ``bases``: folders relative names resolve from."""
 
-    def __init__(self, rel, bases):
+    def __init__(self, rel: str, bases: List[str]) -> None:
         self.rel, self.bases = rel, bases
         self.refs: List[Reference] = []
         self.builds: List[Build] = []
@@ -164,7 +166,7 @@ class CommandScan:
         self.claims: List[tuple] = []  # (line, claim)
         self.modules: List[tuple] = []  # (line, module) from `module` keys
 
-    def command(self, argv: List[str], line: int, targets=()) -> None:
+    def command(self, argv: List[str], line: int, targets: Iterable[str] = ()) -> None:
         self.created.extend(t for t in (expand_word(x) for x in targets) if t)
         argv, env = strip_wrappers(argv)
         if "COMPOSE_FILE" in env:
@@ -215,7 +217,7 @@ class CommandScan:
         for claim in start_claims(argv):
             self.claims.append((line, claim))
 
-    def _compose(self, args, line):
+    def _compose(self, args: List[str], line: int) -> None:
         files, sub, i = [], None, 0
         while i < len(args):
             a = args[i]
@@ -236,7 +238,7 @@ class CommandScan:
         files = [f for f in (expand_word(f) for f in files) if f and f != "-"]
         self.refs.append(Reference("compose", files, line, sub))
 
-    def _stack(self, args, line):
+    def _stack(self, args: List[str], line: int) -> None:
         files = []
         for i, a in enumerate(args):
             if a in ("-c", "--compose-file") and i + 1 < len(args):
@@ -246,7 +248,7 @@ class CommandScan:
         files = [f for f in (expand_word(f) for f in files) if f and f != "-"]
         self.refs.append(Reference("stack", files, line, "deploy"))
 
-    def _build(self, args, line):
+    def _build(self, args: List[str], line: int) -> None:
         dockerfile, positional, tags, build_args, i = None, [], [], {}, 0
         words = []
         for a in args:  # --file=x as --file x
@@ -297,7 +299,7 @@ _CALLS_WITH_SHELL = {"system", "run", "call", "check_call", "check_output", "Pop
 _EXEC_CALLS = {"execv", "execvp", "execvpe", "spawnv", "spawnvp", "create_subprocess_exec"}
 
 
-def _argv_list(scan: CommandScan, node) -> None:
+def _argv_list(scan: CommandScan, node: ast.AST) -> None:
     """An argv list (all strings) handed to a process call or kept in a variable: a command.
     Lists elsewhere (test data, tables) are not read."""
     if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) < 2:
@@ -312,7 +314,7 @@ def _argv_list(scan: CommandScan, node) -> None:
 _PY_HINTS = re.compile(PREFILTER.pattern + r"|module|write_text|write_bytes")
 
 
-def _statements(tree, text):
+def _statements(tree: ast.AST, text: Optional[str]) -> List[ast.AST]:
     """The top-level statements of ``tree`` whose lines hold a hint; all of them without
     ``text``. A module of handlers with one launcher function costs that function only."""
     body = getattr(tree, "body", None)
@@ -334,7 +336,7 @@ def _statements(tree, text):
     return picked
 
 
-def scan_python(scan: CommandScan, tree, text=None) -> None:
+def scan_python(scan: CommandScan, tree: ast.AST, text: Optional[str] = None) -> None:
     """Commands a Python launcher runs (argv lists given to a process call or kept in a
     variable, shell strings), files it opens for reading and ``module`` keys; ``print``,
     logging and lists in other places are never read. With the source ``text``, only the

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+from typing import Any, Dict
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate_build import (
     STANDARD,
@@ -103,7 +104,7 @@ class RegistryChecks:
                 }
             )
 
-    def _check_server_source(self, server, entry, where) -> None:
+    def _check_server_source(self, server: Dict[str, Any], entry: Dict[str, Any], where: str) -> None:
         project = self.project
         rel = project.rel(server["path"]) if server.get("path") else None
         if server.get("path"):
@@ -116,6 +117,14 @@ class RegistryChecks:
                     "%s: path %s does not exist" % (where, server["path"]),
                     project.missing_hint(rel or server["path"], sorted(project.dirs)),
                 )
+        if server.get("dockerfile") and project.rel(str(server["dockerfile"])) is None:
+            self.add(
+                "path-outside-project",
+                where,
+                None,
+                "%s: dockerfile %s leaves the project" % (where, server["dockerfile"]),
+                "give the Dockerfile's path relative to the project root, inside it",
+            )
         roots = [rel] if entry["exists"] else []
         if entry["exists"]:
             entry["dockerfile"] = self._own_dockerfile(rel)

@@ -21,7 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Pattern, Tuple
 
 APP_SERVERS = ("uvicorn", "gunicorn", "hypercorn", "daphne")
 PYTHON_RE = re.compile(r"^(?:python[\d.]*|pypy[\d.]*)$")
@@ -166,7 +166,9 @@ def strip_wrappers(argv: List[str]) -> Tuple[List[str], Dict[str, str]]:
 _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([\w.-]+)\2")
 
 
-def logical_lines(text: str, makefile: bool = False, wanted=None):
+def logical_lines(
+    text: str, makefile: bool = False, wanted: Optional[Pattern[str]] = None
+) -> Iterator[Tuple[int, str]]:
     """(line, text) of each logical line: continuations joined, heredoc bodies skipped,
     Makefile rules and comments dropped (their recipes and variable values kept). With
     ``wanted`` (a pattern matched on the lower-cased text), only the logical lines where it
@@ -197,7 +199,7 @@ def logical_lines(text: str, makefile: bool = False, wanted=None):
             yield start, raw
 
 
-def _skip_heredocs(raw, lines, i):
+def _skip_heredocs(raw: str, lines: List[str], i: int) -> int:
     """The index of the line after the heredoc bodies that ``raw`` opens (bodies start at i)."""
     for m in _HEREDOC.finditer(raw):
         if raw[m.start() - 1 : m.start()] == "<":
@@ -209,7 +211,7 @@ def _skip_heredocs(raw, lines, i):
     return i
 
 
-def _wanted_lines(text, wanted):
+def _wanted_lines(text: str, wanted: Pattern[str]) -> Iterator[Tuple[int, str]]:
     lines = text.split("\n")
     starts = [0]
     starts.extend(itertools.accumulate(len(line) + 1 for line in lines))
@@ -350,7 +352,9 @@ class BashCheck:
 
     DRIVER = 'for f; do "$0" -n -- "$f" 2>&1 || printf "@@failed %s\\n" "$f"; done'
 
-    def __init__(self, scripts: List[Tuple[str, str]], workers: Optional[int] = None, timeout: int = 120):
+    def __init__(
+        self, scripts: List[Tuple[str, str]], workers: Optional[int] = None, timeout: int = 120
+    ) -> None:
         bash = shutil.which("bash")
         # leave a core to the Python work that goes on meanwhile
         workers = workers or max(1, min(4, (os.cpu_count() or 2) - 1))

@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import json
 import os
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._mcp_validate import (
     DEFAULT_COMPOSE_GLOBS,
@@ -62,7 +63,7 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def run(params):
+def run(params: Mapping[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
     """Validate and write the reports. Returns (output, failure message or None)."""
     servers = [dict((k, v) for k, v in s.items() if v is not None) for s in params.get("servers") or []]
     result = validate(

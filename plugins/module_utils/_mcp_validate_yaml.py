@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from typing import List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 try:
     import yaml
@@ -45,7 +45,7 @@ class LineList(list):
 class YamlLimitError(_YAML_ERROR):
     """Aliases beyond the bound; ``problem_mark`` is where the limit was reached."""
 
-    def __init__(self, problem, mark):
+    def __init__(self, problem: str, mark: "yaml.Mark") -> None:
         super(YamlLimitError, self).__init__(problem)
         self.problem = problem
         self.problem_mark = mark
@@ -58,11 +58,11 @@ if HAS_YAML:
     class _BoundedLoader(yaml.SafeLoader):
         """SafeLoader that counts alias events while composing."""
 
-        def __init__(self, stream):
+        def __init__(self, stream: str) -> None:
             super(_BoundedLoader, self).__init__(stream)
             self.alias_count = 0
 
-        def compose_node(self, parent, index):
+        def compose_node(self, parent: Optional[yaml.Node], index: Any) -> Optional[yaml.Node]:
             if self.check_event(yaml.AliasEvent):
                 self.alias_count += 1
                 if self.alias_count > MAX_ALIASES:
@@ -94,7 +94,7 @@ def load_yaml_with_lines(text: str) -> Tuple[object, List[tuple]]:
     constructor = yaml.constructor.SafeConstructor()
     duplicates = []
 
-    def build(n):
+    def build(n: "yaml.Node") -> Any:
         if isinstance(n, yaml.MappingNode):
             out = LineDict()
             out.line, out.lines = n.start_mark.line + 1, {}
@@ -129,7 +129,7 @@ def load_yaml_with_lines(text: str) -> Tuple[object, List[tuple]]:
     return data, duplicates
 
 
-def _walk_once(root):
+def _walk_once(root: "yaml.Node") -> Iterator["yaml.Node"]:
     """Each distinct node once, parents before children (document order)."""
     visited, stack = {id(root)}, [root]
     while stack:
@@ -141,7 +141,7 @@ def _walk_once(root):
                 stack.append(kid)
 
 
-def _children(node):
+def _children(node: "yaml.Node") -> List["yaml.Node"]:
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
     if isinstance(node, yaml.SequenceNode):
@@ -149,7 +149,7 @@ def _children(node):
     return []
 
 
-def _check_expansion(root):
+def _check_expansion(root: "yaml.Node") -> None:
     """Refuse a document with more than MAX_ALIASES aliases, or whose aliases expand to more
     than MAX_NODES nodes, before anything is built: a node reached a second time is an alias,
     and sizes are counted once per distinct node, so the check itself stays small."""

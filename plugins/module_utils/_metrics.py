@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
 PREFIX = "lambda_swarm_"
 # the label the stack role puts on each service: the replicas the inventory declares
 DECLARED_LABEL = "io.sophia.lambda_swarm.replicas"
@@ -65,11 +67,11 @@ HELP = {
 }
 
 
-def _escape(value):
+def _escape(value: Any) -> str:
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def _number(value):
+def _number(value: Union[int, float]) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
@@ -77,7 +79,7 @@ def _number(value):
     return repr(float(value))
 
 
-def render(samples):
+def render(samples: Iterable[Tuple[str, Optional[Mapping[str, Any]], Optional[Union[int, float]]]]) -> str:
     """Text exposition of [(name, {label: value}, number)]: HELP and TYPE once per metric,
     samples in a stable order (the same input gives the same bytes)."""
     by_name = {}
@@ -98,7 +100,9 @@ def render(samples):
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def container_samples(containers, stats):
+def container_samples(
+    containers: Iterable[Mapping[str, Any]], stats: Mapping[str, Any]
+) -> List[Tuple[str, Dict[str, Any], Union[int, float]]]:
     """Per-container CPU and memory. ``containers``: GET /containers/json; ``stats``: {id:
     GET /containers/<id>/stats?stream=false&one-shot=true}."""
     out = []
@@ -126,7 +130,11 @@ def container_samples(containers, stats):
     return out
 
 
-def swarm_samples(nodes, services, tasks):
+def swarm_samples(
+    nodes: Iterable[Mapping[str, Any]],
+    services: Iterable[Mapping[str, Any]],
+    tasks: Iterable[Mapping[str, Any]],
+) -> List[Tuple[str, Dict[str, Any], Union[int, float]]]:
     """Nodes, managers and service replicas. ``nodes``/``services``/``tasks``: GET /nodes,
     /services, /tasks of a manager."""
     out = []
@@ -161,7 +169,7 @@ def swarm_samples(nodes, services, tasks):
     return out
 
 
-def mcp_samples(results):
+def mcp_samples(results: Iterable[Mapping[str, Any]]) -> List[Tuple[str, Dict[str, Any], Union[int, float]]]:
     """mcp_health results (check_all's first value)."""
     out = []
     for result in results:
@@ -173,17 +181,17 @@ def mcp_samples(results):
     return out
 
 
-def _cell(text):
+def _cell(text: str) -> Optional[str]:
     text = text.strip()
     return None if text in ("", "[N/A]", "N/A", "[Not Supported]", "[Unknown Error]") else text
 
 
-def resource_env_name(kind):
+def resource_env_name(kind: str) -> str:
     """The environment variable a task gets its ``kind`` generic resources in."""
     return (RESOURCE_ENV_PREFIX + kind).upper()
 
 
-def gpu_holders(inspected, kind):
+def gpu_holders(inspected: Iterable[Mapping[str, Any]], kind: str) -> Dict[str, Dict[str, str]]:
     """Which task holds which GPU: {uuid: {"service", "task", "stack", "container"}}.
     ``inspected``: GET /containers/<id>/json of this node's containers (only running ones
     count); ``kind``: the generic resource kind the node announces its GPUs as (dockerd's
@@ -221,7 +229,9 @@ def gpu_holders(inspected, kind):
     return holders
 
 
-def gpu_samples(csv_text, holders=None):
+def gpu_samples(
+    csv_text: str, holders: Optional[Mapping[str, Mapping[str, Any]]] = None
+) -> List[Tuple[str, Dict[str, Any], Union[int, float]]]:
     """``nvidia-smi`` with GPU_QUERY_ARGS: one gauge set per GPU. Cells nvidia-smi cannot
     report ([N/A], [Not Supported]) are left out, not made zero. Every series carries the
     holder labels service, task and stack (empty for a GPU no task holds); ``holders``:

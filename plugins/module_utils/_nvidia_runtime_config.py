@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 DEFAULT_PATH = "/etc/nvidia-container-runtime/config.toml"
 SWARM_KEY = "swarm-resource"
@@ -44,23 +45,23 @@ class RuntimeConfigError(Exception):
     """A setting that cannot work, with the fix in the message."""
 
 
-def swarm_variable(kind):
+def swarm_variable(kind: str) -> str:
     """The variable Swarm sets for generic resources of ``kind``."""
     return ("DOCKER_RESOURCE_" + kind).upper()
 
 
-def parse_version(text):
+def parse_version(text: Optional[str]) -> Optional[Tuple[int, ...]]:
     """(major, minor, patch) from ``nvidia-ctk --version`` or ``nvidia-container-runtime
     --version`` output, or None."""
     found = _VERSION.search(text or "")
     return tuple(int(part) for part in found.groups()) if found else None
 
 
-def show_version(version):
+def show_version(version: Optional[Sequence[int]]) -> str:
     return ".".join(str(part) for part in version) if version else "unknown"
 
 
-def _value(raw):
+def _value(raw: str) -> str:
     """A TOML scalar's text as a Python string (basic or literal string, or a bare word);
     a trailing comment is dropped."""
     raw = raw.strip()
@@ -73,7 +74,7 @@ def _value(raw):
     return raw.split("#", 1)[0].strip()
 
 
-def read_settings(text):
+def read_settings(text: Optional[str]) -> Dict[str, Optional[str]]:
     """The two keys this collection owns, as set in the file (None when absent or
     commented out): ``swarm-resource`` (top level) and ``nvidia-container-runtime.mode``."""
     found = {SWARM_KEY: None, MODE_KEY: None}
@@ -93,7 +94,7 @@ def read_settings(text):
     return found
 
 
-def honours_swarm(mode, version):
+def honours_swarm(mode: Optional[str], version: Tuple[int, ...]) -> bool:
     """Whether the runtime in ``mode`` on toolkit ``version`` reads ``swarm-resource``."""
     mode = mode or "auto"
     if mode == "legacy":
@@ -105,7 +106,12 @@ def honours_swarm(mode, version):
     return False
 
 
-def plan(version, current, kind, mode=None):
+def plan(
+    version: Optional[Tuple[int, ...]],
+    current: Mapping[str, Optional[str]],
+    kind: str,
+    mode: Optional[str] = None,
+) -> Dict[str, str]:
     """The settings to write: {key: value} (empty when the file is right). ``current``: what
     read_settings found; ``mode``: the mode asked for, or None to keep the file's when it
     honours Swarm and to take ``legacy`` when it does not. Raises RuntimeConfigError."""
@@ -137,11 +143,11 @@ def plan(version, current, kind, mode=None):
     return wanted
 
 
-def _quote(value):
+def _quote(value: str) -> str:
     return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _keep_form(old, line, dotted):
+def _keep_form(old: str, line: str, dotted: str) -> str:
     """``line`` for the key ``old`` held: its indentation kept, written dotted when it was."""
     key = _KEY.match(old)
     indent = re.match(r"^\s*", old).group(0)
@@ -150,7 +156,7 @@ def _keep_form(old, line, dotted):
     return indent + line
 
 
-def edit_text(text, settings):
+def edit_text(text: Optional[str], settings: Mapping[str, str]) -> str:
     """``text`` with ``settings`` written in place, for a host without ``nvidia-ctk``: a key's
     line (or its commented-out default) is replaced; a missing top-level key goes before the
     first table, a missing table key under its table (the table is added at the end when the

@@ -13,6 +13,7 @@ __metaclass__ = type
 import ipaddress
 import re
 import socket
+from typing import Any, Callable, Iterable, List, Mapping, Optional
 
 # an RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens (used with
 # fullmatch: a `$` would let a trailing newline in)
@@ -20,15 +21,13 @@ LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 UNDEFINED_RE = re.compile(r"'([^']+)' is undefined")
 
 
-def valid_hostname(name):
-    # type: (str) -> bool
+def valid_hostname(name: Any) -> bool:
     if not isinstance(name, str) or not name or len(name) > 253:
         return False
     return all(LABEL_RE.fullmatch(label) for label in name.rstrip(".").split("."))
 
 
-def is_address(value):
-    # type: (str) -> bool
+def is_address(value: str) -> bool:
     try:
         ipaddress.ip_address(str(value))
         return True
@@ -36,15 +35,14 @@ def is_address(value):
         return False
 
 
-def resolves(name):
-    # type: (str) -> bool
+def resolves(name: str) -> bool:
     try:
         return bool(socket.getaddrinfo(name, None))
     except (socket.gaierror, UnicodeError, OSError):
         return False
 
 
-def check_hosts(hosts, resolve=resolves):
+def check_hosts(hosts: Iterable[Mapping[str, Any]], resolve: Callable[[str], bool] = resolves) -> List[str]:
     """``hosts``: [{"name", "address" (None when ansible_host is not set)}]. Returns the
     problems, each naming the host and the fix."""
     problems = []
@@ -77,21 +75,20 @@ def check_hosts(hosts, resolve=resolves):
     return problems
 
 
-def undefined_name(message):
-    # type: (str) -> str
+def undefined_name(message: str) -> str:
     """The variable an 'is undefined' error names ('' when it names none)."""
     match = UNDEFINED_RE.search(str(message))
     return match.group(1) if match else ""
 
 
-def describe_undefined(where, message, hint):
+def describe_undefined(where: str, message: str, hint: str) -> str:
     """One line for a value that did not resolve: where, which variable, where to set it."""
     name = undefined_name(message)
     what = "needs %s, which is not defined" % name if name else "does not resolve (%s)" % message
     return "%s %s; %s" % (where, what, hint)
 
 
-def check_secret_sources(entries):
+def check_secret_sources(entries: Iterable[Mapping[str, Any]]) -> List[str]:
     """``entries``: the resolved secrets_list (values replaced by whether they resolved).
     File sources must exist on the controller, env sources must be set: the callers pass
     ``path_exists`` and ``env_set`` per entry."""
@@ -113,7 +110,7 @@ def check_secret_sources(entries):
     return problems
 
 
-def check_version_key(key, has_secrets, minimum=16):
+def check_version_key(key: Optional[str], has_secrets: bool, minimum: int = 16) -> List[str]:
     if has_secrets and len(key or "") < minimum:
         return [
             "secrets_version_key is shorter than %d characters (it keys the secrets' version "

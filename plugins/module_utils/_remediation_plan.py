@@ -8,16 +8,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Dict, List, Mapping
+
 # the order fixes are applied in: each one needs the ones before it
 STEPS = ("engine", "restart", "leave", "join", "role", "labels", "availability", "disk")
 
 
-def _listed(diag):
+def _listed(diag: Mapping[str, Any]) -> bool:
     """The managers' node list was read (only then does "absent" mean the managers dropped it)."""
     return str(diag.get("node_list_ok")).lower() == "true"
 
 
-def _broken_membership(diag, is_manager):
+def _broken_membership(diag: Mapping[str, Any], is_manager: bool) -> str:
     """Why the engine's "active" is not a membership the managers know, or "". The engine
     can stay "active" after a forced leave with no node id of its own, or keep an id the
     managers do not list (or list down while this engine answers): a half state only a leave
@@ -37,7 +39,9 @@ def _broken_membership(diag, is_manager):
     return ""
 
 
-def plan(diag, is_manager, availability="active", threshold=85):
+def plan(
+    diag: Mapping[str, Any], is_manager: bool, availability: str = "active", threshold: int = 85
+) -> List[Dict[str, str]]:
     """[{"step", "why"}] in STEPS order. ``diag``: the keys playbooks/tasks/diagnose.yml sets."""
     out = []
     engine_up = diag.get("engine") == "active"

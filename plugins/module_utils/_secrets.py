@@ -17,13 +17,14 @@ __metaclass__ = type
 import hashlib
 import hmac
 import re
+from typing import Any, Container, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Union
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # fullmatch: `$` would let a trailing newline in
 VERSION_LENGTH = 12
 MAX_NAME = 64  # Docker's limit on a secret name
 
 
-def version_of(content, key, length=VERSION_LENGTH):
+def version_of(content: Union[str, bytes], key: Union[str, bytes], length: int = VERSION_LENGTH) -> str:
     """The version of ``content`` (bytes or str) under ``key`` (bytes or str)."""
     if isinstance(content, str):
         content = content.encode("utf-8")
@@ -34,7 +35,7 @@ def version_of(content, key, length=VERSION_LENGTH):
     return hmac.new(key, content, hashlib.sha256).hexdigest()[:length]
 
 
-def versioned_name(name, version):
+def versioned_name(name: str, version: str) -> str:
     if not NAME_RE.fullmatch(name or ""):
         raise ValueError(
             "secret name %r: use letters, digits, '_', '.', '-', starting with a letter or digit" % name
@@ -47,7 +48,9 @@ def versioned_name(name, version):
     return full
 
 
-def gc_plan(existing, in_use, current, keep=2):
+def gc_plan(
+    existing: Iterable[Mapping[str, Any]], in_use: Container[str], current: Mapping[str, str], keep: int = 2
+) -> List[str]:
     """Versioned secrets to remove: for each secret, all but the ``keep`` newest versions
     (the current one always kept), and never one a service still uses.
 
@@ -73,7 +76,7 @@ def gc_plan(existing, in_use, current, keep=2):
     return sorted(remove)
 
 
-def value_at(values, path):
+def value_at(values: Any, path: Optional[str]) -> Any:
     """The value at a dotted property path (``a.b``, ``a[0].b``, ``a["x.y"]``) of an opened
     environment's values. Raises KeyError naming the part that is missing."""
     if not path:
@@ -94,7 +97,7 @@ LABEL_NAME = "io.sophia.lambda_swarm.secret"
 LABEL_VERSION = "io.sophia.lambda_swarm.version"
 
 
-def secret_refs(services):
+def secret_refs(services: Optional[Iterable[Mapping[str, Any]]]) -> Set[str]:
     """Secret names the services' current and previous specs reference (the previous spec
     is what `docker service rollback` returns to)."""
     used = set()
@@ -108,7 +111,13 @@ def secret_refs(services):
     return used
 
 
-def plan(desired, existing, key, keep=2, services=None):
+def plan(
+    desired: Iterable[Mapping[str, Any]],
+    existing: Sequence[Mapping[str, Any]],
+    key: Union[str, bytes],
+    keep: int = 2,
+    services: Optional[Iterable[Mapping[str, Any]]] = None,
+) -> Dict[str, Any]:
     """What to do: ``desired`` is [{"name", "value"}]; ``existing`` the Docker secrets the
     collection made (as the API lists them); ``services`` as the API lists them.
 

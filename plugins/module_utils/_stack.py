@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import difflib
 import re
+from typing import Any, Collection, Container, Dict, Iterable, List, Mapping, Optional, Union
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # fullmatch: `$` would let a trailing newline in
 GPU_KIND = "NVIDIA-GPU"
@@ -68,11 +69,13 @@ class RegistryError(ValueError):
     """A bad entry of mcp_servers: the message names the entry, the key and the fix."""
 
 
-def _err(index, name, key, problem, fix):
+def _err(index: int, name: Any, key: str, problem: str, fix: str) -> RegistryError:
     return RegistryError("mcp_servers[%d] (%s): %s %s; %s" % (index, name or "no name", key, problem, fix))
 
 
-def normalize(servers, secret_names=None):
+def normalize(
+    servers: Optional[Iterable[Optional[Mapping[str, Any]]]], secret_names: Optional[Container[str]] = None
+) -> List[Dict[str, Any]]:
     """Check the registry and fill defaults. ``secret_names``: names the secrets role declares."""
     out, seen, ports, upstreams = [], set(), {}, {}
     for index, given in enumerate(servers or []):
@@ -143,12 +146,12 @@ def normalize(servers, secret_names=None):
     return out
 
 
-def _closest(key, valid):
+def _closest(key: Any, valid: Iterable[str]) -> str:
     match = difflib.get_close_matches(str(key), sorted(valid), n=1, cutoff=0.6)
     return match[0] if match else ""
 
 
-def _check_keys(index, name, entry, valid, prefix):
+def _check_keys(index: int, name: str, entry: Any, valid: Collection[str], prefix: str) -> None:
     if not isinstance(entry, dict):
         raise _err(
             index, name, prefix.rstrip(".") or "entry", "is not a mapping", "write it as key: value pairs"
@@ -167,7 +170,7 @@ def _check_keys(index, name, entry, valid, prefix):
             )
 
 
-def _check_source(index, name, entry):
+def _check_source(index: int, name: str, entry: Mapping[str, Any]) -> None:
     """An entry is built from the project (``path``, started by ``module``, ``command`` or
     its own ``dockerfile``) or deployed from a registry (``image``), not both."""
     if entry.get("image"):
@@ -193,6 +196,16 @@ def _check_source(index, name, entry):
             "is missing",
             "set the server's directory relative to the project (or image: for a prebuilt image)",
         )
+    for key in ("path", "dockerfile"):
+        value = str(entry.get(key) or "")
+        if value and (value.startswith("/") or ".." in value.replace("\\", "/").split("/")):
+            raise _err(
+                index,
+                name,
+                key,
+                "%s leaves the project" % value,
+                "give a path relative to the project root (stack_project_dir), inside it",
+            )
     if not entry.get("module") and not entry.get("command") and not entry.get("dockerfile"):
         raise _err(
             index,
@@ -203,7 +216,7 @@ def _check_source(index, name, entry):
         )
 
 
-def validate_servers(servers):
+def validate_servers(servers: Optional[Iterable[Optional[Mapping[str, Any]]]]) -> List[Dict[str, Any]]:
     """The registry as mcp_validate's ``servers``: what the stack builds, with its build
     rules (every image is built from the project root). Entries deployed from an
     ``image`` have nothing in the project to check and are left out."""
@@ -226,11 +239,11 @@ def validate_servers(servers):
     return out
 
 
-def _duration(seconds):
+def _duration(seconds: Union[int, float, str]) -> str:
     return "%ds" % int(seconds)
 
 
-def service(entry, opts):
+def service(entry: Mapping[str, Any], opts: Mapping[str, Any]) -> Dict[str, Any]:
     """One server's compose service."""
     lab = opts.get("profile") == "lab"
     health = entry.get("health") or {}
@@ -309,7 +322,7 @@ def service(entry, opts):
     return svc
 
 
-def compose(servers, opts):
+def compose(servers: Iterable[Mapping[str, Any]], opts: Mapping[str, Any]) -> Dict[str, Any]:
     """The stack as a compose document (dict). ``opts``: images {name: ref}, profile,
     network, secret_refs, gateway {image, port, replicas, config_name, conf_file,
     cert_secret, key_secret}, monitor."""
@@ -416,7 +429,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # RFC 6750 b64token (fullmatch: no
 _CLIENT = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 
 
-def gateway_auth(value):
+def gateway_auth(value: Any) -> bool:
     """True for bearer-token authentication (the default), False for none."""
     if value not in GATEWAY_AUTH:
         raise RegistryError(
@@ -426,7 +439,7 @@ def gateway_auth(value):
     return value == "bearer"
 
 
-def gateway_clients(clients, check_token=None):
+def gateway_clients(clients: Any, check_token: Optional[str] = None) -> str:
     """The gateway's clients map (nginx ``map`` lines, the content of a secret): one line per
     accepted token, ``"~^(?i:bearer) +TOKEN$" NAME;``. ``clients``: [{name, token}]; ``check_token``:
     the collection's own health checks (client ``lambda_swarm``). Tokens are b64tokens of at
@@ -472,7 +485,7 @@ def gateway_clients(clients, check_token=None):
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def gateway_conf(servers, opts=None):
+def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[str, Any]] = None) -> str:
     """nginx.conf of the gateway: TLS, one route per server (/<name>/mcp), upstreams kept
     current from Docker's DNS by the gateway's entry point (files it writes under
     /tmp/gateway, one address per task, each marked failed for a while after repeated
@@ -589,7 +602,20 @@ def gateway_conf(servers, opts=None):
     return "\n".join(lines) + "\n"
 
 
-def gateway_targets(servers, host, port=443, timeout=None, token=None):
+def _expect_tools(value: Any) -> Union[int, List[str]]:
+    """health.expect_tools as mcp_health takes it: a list of tool names, or a count."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return list(value or [])
+
+
+def gateway_targets(
+    servers: Optional[Iterable[Mapping[str, Any]]],
+    host: str,
+    port: Union[int, str] = 443,
+    timeout: Optional[float] = None,
+    token: Optional[str] = None,
+) -> List[Dict[str, Any]]:
     """mcp_health targets of every server that runs (replicas > 0), through the gateway at
     host:port: [{"name", "url": "https://host:port/<name>/mcp", "expect_tools"}] (and
     ``timeout`` when given, ``headers`` with the bearer ``token`` when given). The entry's
@@ -604,7 +630,7 @@ def gateway_targets(servers, host, port=443, timeout=None, token=None):
         target = {
             "name": entry["name"],
             "url": "%s/%s/mcp" % (base, entry["name"]),
-            "expect_tools": list((entry.get("health") or {}).get("expect_tools") or []),
+            "expect_tools": _expect_tools((entry.get("health") or {}).get("expect_tools")),
         }
         if timeout is not None:
             target["timeout"] = timeout

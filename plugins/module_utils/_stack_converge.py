@@ -18,7 +18,7 @@ __metaclass__ = type
 import calendar
 import re
 import time
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 FAILED_UPDATE = ("rollback_started", "rollback_paused", "rollback_completed")
 TERMINAL_BAD = ("failed", "rejected", "orphaned")
@@ -31,7 +31,7 @@ INSUFFICIENT = re.compile(r"insufficient resources on \d+ node", re.IGNORECASE)
 HOLDING = ("assigned", "accepted", "preparing", "ready", "starting", "running")
 
 
-def parse_time(text):
+def parse_time(text: str | None) -> float:
     """Docker's RFC 3339 time (nanoseconds allowed) as epoch seconds; 0 if absent."""
     if not text or text.startswith("0001-"):
         return 0.0
@@ -48,16 +48,21 @@ def parse_time(text):
     return base + fraction - offset
 
 
-def _container_spec(spec):
+def _container_spec(spec: Mapping[str, Any] | None) -> dict[str, Any]:
     return ((spec or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
 
 
-def _runs_spec(task, container_spec):
+def _runs_spec(task: Mapping[str, Any], container_spec: Mapping[str, Any]) -> bool:
     """Whether a task was made from this container spec (the service's current one)."""
     return ((task.get("Spec") or {}).get("ContainerSpec") or {}) == container_spec
 
 
-def service_state(service, tasks, since=0.0, free=None):
+def service_state(
+    service: Mapping[str, Any],
+    tasks: Sequence[Mapping[str, Any]],
+    since: float = 0.0,
+    free: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """{name, mode, desired, running, state, done, failed, reason} for one service.
 
     ``tasks``: this service's tasks. A task counts when it runs (healthy, for containers
@@ -149,7 +154,7 @@ def service_state(service, tasks, since=0.0, free=None):
     return out
 
 
-def task_errors(tasks, limit=5):
+def task_errors(tasks: Iterable[Mapping[str, Any]], limit: int = 5) -> str:
     """The newest failing tasks' errors, one line each."""
     bad = [
         t
@@ -172,7 +177,12 @@ def task_errors(tasks, limit=5):
     return "; ".join(lines) or "no task error recorded"
 
 
-def stack_state(services, tasks, since=0.0, free=None):
+def stack_state(
+    services: Iterable[Mapping[str, Any]],
+    tasks: Iterable[Mapping[str, Any]],
+    since: float = 0.0,
+    free: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Every service's state, sorted by name, and the overall verdict. ``free``: as for
     service_state."""
     by_service = {}

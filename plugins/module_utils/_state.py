@@ -17,6 +17,7 @@ __metaclass__ = type
 import os
 import secrets
 import tempfile
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 DEFAULT_NAME = ".lambda_swarm"
 
@@ -25,7 +26,7 @@ class StateDirError(ValueError):
     """The state folder would be somewhere it does not survive."""
 
 
-def default_state_dir(inventory_sources, cwd):
+def default_state_dir(inventory_sources: Optional[Iterable[str]], cwd: str) -> str:
     """The folder beside the first inventory source that is a path; ``cwd`` otherwise
     (an inventory given as a host list, ``-i host1,host2,``)."""
     for given in inventory_sources or []:
@@ -38,7 +39,7 @@ def default_state_dir(inventory_sources, cwd):
     return os.path.normpath(os.path.join(cwd, DEFAULT_NAME))
 
 
-def check_state_dir(path):
+def check_state_dir(path: str) -> str:
     """Refuse a folder inside an installed collection (as given or once links resolve)."""
     for candidate in (os.path.normpath(path), os.path.realpath(path)):
         parts = candidate.split(os.sep)
@@ -52,7 +53,7 @@ def check_state_dir(path):
     return os.path.normpath(path)
 
 
-def state_path(explicit, inventory_sources, cwd, *parts):
+def state_path(explicit: Any, inventory_sources: Optional[Iterable[str]], cwd: str, *parts: Any) -> str:
     """The state folder (or a path under it), checked."""
     if explicit:
         base = os.path.expanduser(str(explicit))
@@ -64,7 +65,9 @@ def state_path(explicit, inventory_sources, cwd, *parts):
     return os.path.join(base, *[str(p) for p in parts if p]) if parts else base
 
 
-def state_path_from_vars(variables, template, cwd, *parts):
+def state_path_from_vars(
+    variables: Mapping[str, Any], template: Optional[Callable[[Any], Any]], cwd: str, *parts: Any
+) -> str:
     """``state_path`` from a play's variables: ``lambda_swarm_state_dir`` (rendered with
     ``template`` when given) and ``ansible_inventory_sources``."""
     explicit = variables.get("lambda_swarm_state_dir")
@@ -73,7 +76,7 @@ def state_path_from_vars(variables, template, cwd, *parts):
     return state_path(explicit, variables.get("ansible_inventory_sources") or [], cwd, *parts)
 
 
-def read_or_make_token(path, nbytes=32):
+def read_or_make_token(path: str, nbytes: int = 32) -> str:
     """The token kept in ``path``; made first (hex, ``nbytes`` random bytes) when the file is
     missing or empty. The folders are made 0700, the file 0600; the token is written to a
     file of its own and linked into place, so concurrent callers all read the first one."""

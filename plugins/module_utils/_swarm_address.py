@@ -18,11 +18,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 DOCKER_INTERFACE_PREFIXES = ("docker", "br-", "veth", "vxlan", "ov-", "cni", "flannel", "virbr")
 
 
-def _networks(values):
+def _networks(
+    values: Optional[Iterable[Union[str, Mapping[str, Any]]]],
+) -> List[Union[ipaddress.IPv4Network, ipaddress.IPv6Network]]:
     out = []
     for given in values or []:
         value = given.get("base") or given.get("subnet") or "" if isinstance(given, dict) else given
@@ -31,7 +34,7 @@ def _networks(values):
     return out
 
 
-def interface_addresses(facts):
+def interface_addresses(facts: Mapping[str, Any]) -> List[Tuple[str, str]]:
     """[(interface, address)] of every IPv4 address in the facts, primary then secondaries,
     interfaces in the order the facts list them."""
     out = []
@@ -51,11 +54,15 @@ def interface_addresses(facts):
     return out
 
 
-def is_docker_interface(name):
+def is_docker_interface(name: str) -> bool:
     return str(name).startswith(DOCKER_INTERFACE_PREFIXES)
 
 
-def private_address(facts, private_networks=("10.0.0.0/8",), exclude_networks=()):
+def private_address(
+    facts: Mapping[str, Any],
+    private_networks: Optional[Iterable[Union[str, Mapping[str, Any]]]] = ("10.0.0.0/8",),
+    exclude_networks: Optional[Iterable[Union[str, Mapping[str, Any]]]] = (),
+) -> str:
     """The first address inside ``private_networks`` on an interface Docker did not make
     and outside ``exclude_networks`` (the engine's address pools)."""
     wanted, excluded = _networks(private_networks), _networks(exclude_networks)
@@ -71,13 +78,13 @@ def private_address(facts, private_networks=("10.0.0.0/8",), exclude_networks=()
 
 
 def swarm_address(
-    facts,
-    explicit="",
-    private_ip="",
-    interface="",
-    private_networks=("10.0.0.0/8",),
-    exclude_networks=(),
-):
+    facts: Optional[Mapping[str, Any]],
+    explicit: Any = "",
+    private_ip: Any = "",
+    interface: Any = "",
+    private_networks: Optional[Iterable[Union[str, Mapping[str, Any]]]] = ("10.0.0.0/8",),
+    exclude_networks: Optional[Iterable[Union[str, Mapping[str, Any]]]] = (),
+) -> str:
     """The node's swarm address by the rule above ('' when none is found)."""
     if explicit:
         return str(explicit)

@@ -13,12 +13,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
 
 class PlanRefused(Exception):
     pass
 
 
-def normalize(raw_nodes):
+def normalize(raw_nodes: Iterable[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """Nodes as docker_node_info returns them (``docker node inspect``) -> small dicts."""
     nodes = []
     for raw in raw_nodes:
@@ -40,11 +42,11 @@ def normalize(raw_nodes):
     return nodes
 
 
-def live_by_hostname(raw_nodes):
+def live_by_hostname(raw_nodes: Iterable[Mapping[str, Any]]) -> Dict[Optional[str], Mapping[str, Any]]:
     """One raw node per hostname: a node that left and rejoined appears twice; the live
     entry is the one that is up, and of two that are up the newer one."""
 
-    def rank(raw):
+    def rank(raw: Mapping[str, Any]) -> Tuple[bool, str]:
         return ((raw.get("Status") or {}).get("State") == "ready", raw.get("CreatedAt") or "")
 
     live = {}
@@ -55,16 +57,21 @@ def live_by_hostname(raw_nodes):
     return live
 
 
-def has_quorum(managers, reachable):
+def has_quorum(managers: int, reachable: int) -> bool:
     return managers > 0 and reachable * 2 > managers
 
 
-def _counts(nodes):
+def _counts(nodes: Iterable[Mapping[str, Any]]) -> Tuple[int, int]:
     managers = [n for n in nodes if n["role"] == "manager"]
     return len(managers), len([n for n in managers if n["reachable"]])
 
 
-def plan(nodes, managers, workers, unresolved=()):
+def plan(
+    nodes: Iterable[Mapping[str, Any]],
+    managers: Iterable[str],
+    workers: Iterable[str],
+    unresolved: Sequence[str] = (),
+) -> List[Dict[str, Any]]:
     """Ordered steps (dicts with ``action``: promote, demote, remove; ``hostname``, ``id``,
     ``why``) making the swarm's roles equal to the inventory groups ``managers`` and
     ``workers``. Raises PlanRefused with the reason when a step would lose quorum.
@@ -81,7 +88,7 @@ def plan(nodes, managers, workers, unresolved=()):
         )
     steps = []
 
-    def apply(node, action, why):
+    def apply(node: Dict[str, Any], action: str, why: str) -> None:
         if action == "demote":
             after = [n for n in state if n is not node]
             after_node = dict(node, role="worker", reachable=None)
@@ -140,13 +147,17 @@ def plan(nodes, managers, workers, unresolved=()):
     return steps
 
 
-def unmanaged(nodes, managers, workers):
+def unmanaged(
+    nodes: Iterable[Mapping[str, Any]], managers: Iterable[str], workers: Iterable[str]
+) -> List[str]:
     """Hostnames that are up in the swarm but in neither inventory group."""
     known = set(managers) | set(workers)
     return sorted(n["hostname"] for n in nodes if n["state"] == "ready" and n["hostname"] not in known)
 
 
-def label_changes(current, desired, managed_key="io.sophia.lambda_swarm.labels"):
+def label_changes(
+    current: Mapping[str, Any], desired: Mapping[str, Any], managed_key: str = "io.sophia.lambda_swarm.labels"
+) -> Tuple[Dict[str, str], List[str]]:
     """Labels to set and to remove. The role records the keys it set in ``managed_key``, so
     it removes only labels it set earlier; labels others set are kept."""
     previous = set(k for k in (current.get(managed_key) or "").split(",") if k)

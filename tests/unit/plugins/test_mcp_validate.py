@@ -389,3 +389,12 @@ def test_reaches_orders_severities():
     findings = [{"severity": "error"}, {"severity": "warning"}, {"severity": "info"}]
     assert len(mv.reaches(findings, "error")) == 1
     assert len(mv.reaches(findings, "warning")) == 2
+
+
+def test_a_dockerfile_outside_the_project_is_a_finding_not_a_crash(tmp_path):
+    write_tree(tmp_path, {**PKG})
+    servers = [
+        {"name": "main", "path": "app", "module": "app.main", "dockerfile": "../Dockerfile", "context": "."}
+    ]
+    result = mv.validate(str(tmp_path), servers=servers)
+    assert ("path-outside-project", "servers[0] (main)", None) in keyed(result)

@@ -141,6 +141,10 @@ def test_gateway_reads_its_tls_files_as_www_data():
         ({"replicas": -1}, "replicas"),
         ({"volumes": ["/srv:/data"]}, "volumes"),
         ({"secrets": ["nope"]}, "secrets"),
+        ({"path": "../elsewhere"}, "path"),
+        ({"path": "/srv/app"}, "path"),
+        ({"dockerfile": "../Dockerfile"}, "dockerfile"),
+        ({"dockerfile": "backend/../../Dockerfile"}, "dockerfile"),
     ],
 )
 def test_a_bad_entry_names_its_index_and_key(change, key):
@@ -359,3 +363,11 @@ def test_gateway_rate_limit_per_client_and_access_log_without_tokens():
     for bad in (-1, "200", True, 1.5):
         with pytest.raises(st.RegistryError, match="stack_gateway_rate_limit"):
             st.gateway_conf(st.normalize(SERVERS), {"rate_limit": bad})
+
+
+def test_gateway_targets_pass_a_tool_count_through():
+    """health.expect_tools may be a count (mcp_health takes one): it travels as it is."""
+    (target,) = mcp_gateway_targets([{"name": "a", "health": {"expect_tools": 3}}], "h", 443)
+    assert target["expect_tools"] == 3
+    (target,) = mcp_gateway_targets([{"name": "a", "health": {"expect_tools": ["x"]}}], "h", 443)
+    assert target["expect_tools"] == ["x"]
