@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the swarm role: a node's swarm address (logic in module_utils/_swarm_address.py)."""
+"""Filters of the swarm role: a node's swarm address (logic in module_utils/_swarm_address.py)
+and the node names of the inventory's hosts (module_utils/_swarm_plan.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,6 +10,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_address import swarm_address as _rule
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_plan import node_names
 
 
 def swarm_address(
@@ -54,6 +56,15 @@ def swarm_addresses(hostvars, hosts, private_networks=None, exclude_networks=Non
     return out
 
 
+def swarm_node_names(hostvars, managers, workers):
+    """The swarm node names of the inventory's managers and workers (and the unresolved)."""
+    return node_names(hostvars, managers or [], workers or [])
+
+
 class FilterModule(object):
     def filters(self):
-        return {"swarm_address": swarm_address, "swarm_addresses": swarm_addresses}
+        return {
+            "swarm_address": swarm_address,
+            "swarm_addresses": swarm_addresses,
+            "swarm_node_names": swarm_node_names,
+        }

@@ -166,3 +166,19 @@ def label_changes(
     remove = sorted(k for k in previous if k not in wanted and k in current)
     changed = dict((k, v) for k, v in wanted.items() if current.get(k) != v)
     return changed, remove
+
+
+def node_names(
+    hostvars: Mapping[str, Any], managers: Iterable[str], workers: Iterable[str]
+) -> Dict[str, List[str]]:
+    """The swarm node names (hostnames) of the inventory's managers and workers, from each
+    host's ``_swarm_node_name`` or its facts' ``nodename``: {"managers", "workers",
+    "unresolved"}; a host whose name is unknown (unreachable, no facts) is listed under
+    "unresolved" by its inventory name, so no down node is removed that could be it."""
+    out: Dict[str, List[str]] = {"managers": [], "workers": [], "unresolved": []}
+    for key, hosts in (("managers", managers), ("workers", workers)):
+        for host in hosts or []:
+            hv = hostvars[host]
+            name = hv.get("_swarm_node_name") or (hv.get("ansible_facts") or {}).get("nodename") or ""
+            out[key if name else "unresolved"].append(name or host)
+    return out

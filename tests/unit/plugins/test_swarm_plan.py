@@ -1,6 +1,7 @@
 """The quorum-safe reconcile plan, table by table."""
 
 import pytest
+from ansible_collections.sophia.lambda_swarm.plugins.filter.swarm import swarm_node_names
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _swarm_plan as sp
 
 
@@ -116,3 +117,18 @@ def test_two_ready_entries_keep_the_newer_and_remove_nothing_yet():
     old["CreatedAt"], new["CreatedAt"] = "2026-11-24T10:00:00Z", "2026-11-24T11:00:00Z"
     assert sp.live_by_hostname([new, old])["w1"]["ID"] == "new"
     assert steps([*M3, old, new], ["m1", "m2", "m3"], ["w1"]) == []
+
+
+def test_node_names_from_the_role_fact_then_the_facts_and_the_unresolved_by_inventory_name():
+    hostvars = {
+        "m1": {"_swarm_node_name": "node-m1", "ansible_facts": {"nodename": "other"}},
+        "m2": {"ansible_facts": {"nodename": "node-m2"}},
+        "w1": {"ansible_facts": {}},
+        "w2": {"_swarm_node_name": "", "ansible_facts": {"nodename": "node-w2"}},
+    }
+    assert swarm_node_names(hostvars, ["m1", "m2"], ["w1", "w2"]) == {
+        "managers": ["node-m1", "node-m2"],
+        "workers": ["node-w2"],
+        "unresolved": ["w1"],
+    }
+    assert swarm_node_names(hostvars, None, None) == {"managers": [], "workers": [], "unresolved": []}
