@@ -115,19 +115,14 @@ def probe_esp(host: Host, functional: bool = True) -> Tuple[bool, str]:
         if host.exists("/sys/module/esp4"):
             return True, "/sys/module/esp4 present"
         return False, "no /sys/module/esp4 (functional probe disabled)"
+    # the probe state's selector (documentation addresses), the same for its add and delete
+    selector = ["src", "192.0.2.1", "dst", "192.0.2.2", "proto", "esp", "spi", "0x4c535750"]
     add = [
         "ip",
         "xfrm",
         "state",
         "add",
-        "src",
-        "192.0.2.1",
-        "dst",
-        "192.0.2.2",
-        "proto",
-        "esp",
-        "spi",
-        "0x4c535750",
+        *selector,
         "reqid",
         "4242",
         "mode",
@@ -139,22 +134,7 @@ def probe_esp(host: Host, functional: bool = True) -> Tuple[bool, str]:
     ]
     rc, _out, err = host.run(add)
     if rc == 0:
-        host.run(
-            [
-                "ip",
-                "xfrm",
-                "state",
-                "delete",
-                "src",
-                "192.0.2.1",
-                "dst",
-                "192.0.2.2",
-                "proto",
-                "esp",
-                "spi",
-                "0x4c535750",
-            ]
-        )
+        host.run(["ip", "xfrm", "state", "delete", *selector])
         return True, "added and deleted an ESP state with rfc4106(gcm(aes))"
     return False, "cannot add an ESP state with rfc4106(gcm(aes)): %s" % (err.strip() or "rc %d" % rc)
 
