@@ -4,7 +4,11 @@
 #    (password from lab/vault-pass.sh): the version key and an API token;
 #  - .lab/secrets/signer_key: a controller file, several lines with non-ASCII text, for the
 #    file source (and the byte-for-byte test);
-#  - .lab/gateway/token: the token of the lab's gateway client (lab-tests), mode 0600.
+#  - .lab/gateway/token: the token of the lab's gateway client (lab-tests), mode 0600;
+#  - .lab/secrets/alert_hook_token: the credential of the lab's Alertmanager receiver (a
+#    webhook that leads nowhere), which must never show in a Docker config or a log;
+#  - .lab/secrets/backup_key: the passphrase backup.yml encrypts the swarm's state with (a
+#    real inventory keeps it in its vault as backup_encryption_key).
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
 
@@ -36,6 +40,14 @@ main() {
     mkdir -p "$LAB_STATE_DIR/gateway"
     random_hex 32 >"$LAB_STATE_DIR/gateway/token"
     log "lab gateway client token written: $LAB_STATE_DIR/gateway/token"
+  fi
+  if [ ! -s "$LAB_STATE_DIR/secrets/alert_hook_token" ]; then
+    echo "lab-hook-$(random_hex 16)" >"$LAB_STATE_DIR/secrets/alert_hook_token"
+    log "lab Alertmanager receiver credential written: $LAB_STATE_DIR/secrets/alert_hook_token"
+  fi
+  if [ ! -s "$LAB_STATE_DIR/secrets/backup_key" ]; then
+    random_hex 32 >"$LAB_STATE_DIR/secrets/backup_key"
+    log "lab backup key written: $LAB_STATE_DIR/secrets/backup_key"
   fi
   if [ ! -s "$LAB_STATE_DIR/secrets/signer_key" ]; then
     printf 'lab signer key %s\nzweite Zeile: grüße, 東京, ☃\n\ttab and trailing spaces  \n' \

@@ -6,6 +6,7 @@ resolves it.
 
 Needs a running lab on which site.yml ran (`make lab-test` does both)."""
 
+import base64
 import json
 import time
 import urllib.parse
@@ -87,6 +88,92 @@ def test_every_target_is_up_and_found_through_the_swarm():
     # the engines are scraped at their swarm (private) addresses, through the peers' firewall rules
     scraped = {urllib.parse.urlsplit(t["scrapeUrl"]).hostname for t in jobs["engine"]}
     assert scraped == {lk.private_address(n) for n in lk.hosts()}, scraped
+
+
+def in_task(service, *command):
+    """Run a command in a running task container of a monitoring service."""
+    tasks = lk.service_tasks(service)
+    assert tasks, "no running task of %s" % service
+    node, cid = tasks[0]
+    return lk.on_node(node, "exec", cid, *command, timeout=30)
+
+
+def http_code(service, url, method="GET"):
+    proc = in_task(
+        service,
+        "curl",
+        "-s",
+        "--path-as-is",
+        "-o",
+        "/dev/null",
+        "-m",
+        "5",
+        "-w",
+        "%{http_code}",
+        "-X",
+        method,
+        url,
+    )
+    return proc.stdout.strip() or "curl exit %d" % proc.returncode
+
+
+def test_prometheus_runs_unprivileged_and_reads_the_engine_through_a_read_only_proxy():
+    """No published service holds the Docker socket and Prometheus is not root: the node list
+    comes from engine-api, which answers GET /nodes and refuses any write or other path with
+    403, on a network that only Prometheus shares with it."""
+    names = lk.on_node(
+        lk.first_manager(), "service", "ls", "--filter", "label=com.docker.stack.namespace=monitoring",
+        "--format", "{{.Name}}",
+    ).stdout.split()  # fmt: skip
+    assert "monitoring_engine-api" in names and "monitoring_prometheus" in names, names
+    for name in names:
+        spec = lk.service_spec(name)
+        container = spec["Spec"]["TaskTemplate"]["ContainerSpec"]
+        sockets = [m for m in container.get("Mounts", []) if m.get("Source") == "/var/run/docker.sock"]
+        published = spec["Spec"].get("EndpointSpec", {}).get("Ports", [])
+        if name == "monitoring_engine-api":
+            assert sockets and not published and container.get("ReadOnly") is True, spec["Spec"]
+        else:
+            assert not sockets, "%s mounts the Docker socket" % name
+    for service in ("monitoring_prometheus", "monitoring_alertmanager"):
+        assert lk.service_spec(service)["Spec"]["TaskTemplate"]["ContainerSpec"]["User"] == "prometheus"
+        assert in_task(service, "id", "-u").stdout.strip() == "990", service
+    api = "http://engine-api:2375"
+    assert http_code("monitoring_prometheus", api + "/v1.41/nodes") == "200"
+    assert http_code("monitoring_prometheus", api + "/_ping") == "200"
+    refused = {
+        ("POST", "/v1.41/containers/create"), ("GET", "/v1.41/containers/json"), ("GET", "/v1.41/secrets"),
+        ("DELETE", "/v1.41/nodes/x"), ("POST", "/v1.41/nodes/x/update"), ("GET", "/v1.41/nodes/../secrets"),
+        ("GET", "/v1.41/services"), ("POST", "/v1.41/swarm/leave"),
+    }  # fmt: skip
+    codes = {(m, path): http_code("monitoring_prometheus", api + path, m) for m, path in refused}
+    assert set(codes.values()) == {"403"}, codes
+    # node exporter (on the monitoring network, not on engine-api) cannot even resolve it
+    assert http_code("monitoring_node-exporter", api + "/v1.41/nodes") == "000", "reached"  # no answer at all
+
+
+def test_alertmanager_receiver_credentials_are_a_secret():
+    """The lab's receiver carries a credential: it reaches Alertmanager as a Docker secret
+    (mode 0400, uid 990), never a Docker config, and its files are 0600."""
+    credential = (lk.STATE / "secrets" / "alert_hook_token").read_text().strip()
+    manager = lk.first_manager()
+    for config in lk.on_node(manager, "config", "ls", "-q").stdout.split():
+        data = json.loads(lk.on_node(manager, "config", "inspect", config).stdout)[0]["Spec"]["Data"]
+        assert credential not in base64.b64decode(data).decode(errors="replace"), "in config %s" % config
+    mounted = lk.service_spec("monitoring_alertmanager")["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+    assert [(s["SecretName"].rsplit("_", 1)[0], s["File"]["Mode"], s["File"]["UID"]) for s in mounted] == [
+        ("monitoring_alertmanager", 0o400, "990")
+    ], mounted
+    status = json.loads(
+        in_task("monitoring_alertmanager", "curl", "-fs", "http://127.0.0.1:9093/api/v2/status").stdout
+    )
+    assert "lab-hook" in status["config"]["original"] and credential not in status["config"]["original"]
+    on_manager = lk.docker(
+        "exec", manager, "stat", "-c", "%a", "/var/lib/sophia-lambda-swarm/monitoring/stack/alertmanager.yml"
+    )
+    assert on_manager.stdout.strip() == "600", on_manager.stdout + on_manager.stderr
+    controller = lk.ARTIFACTS / "monitoring" / "alertmanager.yml"
+    assert oct(controller.stat().st_mode & 0o777) == "0o600"
 
 
 def test_collectors_report_nodes_containers_and_every_mcp_server():
