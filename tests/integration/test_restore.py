@@ -2,7 +2,8 @@
 LAB_RESTORE=1, as its own stage of `make lab-test` after the other lab tests.
 
 A note is stored through the gateway; backup.yml saves the volumes (once volumes only, then
-in full with backup_keep=1, which must leave only the full one); the lab is destroyed and
+in full with backup_keep=1, which must leave only the full one, encrypted, and remove the
+leftovers of failed runs); the lab is destroyed and
 brought up again as bare hosts; restore.yml turns those into the cluster again; the note is
 recalled, the services and secrets are the backup's (the same IDs: restored, not made anew),
 every node is back and Ready, and every server is healthy."""
@@ -55,12 +56,26 @@ def test_backup_then_restore_into_a_fresh_lab_brings_the_notes_back():
     leader = [line.split()[0] for line in status.splitlines() if line.endswith(" Leader")]
     spare = next(m for m in sorted(groups["managers"]) if m != lk.first_manager() and m not in leader)
 
+    # without the archive's key the swarm's state is not backed up, and nothing is written
+    before = sorted(BACKUPS.iterdir()) if BACKUPS.is_dir() else []
+    proc, _ = lk.playbook("backup.yml", "-e", "backup_encryption_key=")
+    assert (
+        proc.returncode != 0
+        and "backup_encryption_key" in proc.stdout
+        and "Nothing was changed" in proc.stdout
+    )
+    assert (sorted(BACKUPS.iterdir()) if BACKUPS.is_dir() else []) == before
+
     # a volumes-only backup, then a full one that keeps only itself
     load = lk.Load("ai_memory", "recall", {"key": key}, workers=1, max_seconds=300)
     load.start()
     try:
         proc, _ = lk.playbook("backup.yml", "-e", "backup_swarm=false")
         assert proc.returncode == 0, proc.stdout[-3000:]
+        # leftovers of runs that failed: an older folder without a manifest, a partial one; they
+        # are never counted as backups, and the next complete backup removes them
+        (BACKUPS / "20000101T000000Z" / "volumes").mkdir(parents=True)
+        (BACKUPS / ".20000102T000000Z.partial").mkdir()
         started = time.monotonic()
         proc, _ = lk.playbook("backup.yml", "-e", "backup_keep=1", "-e", f"backup_swarm_manager={spare}")
         backup_seconds = time.monotonic() - started
@@ -72,10 +87,18 @@ def test_backup_then_restore_into_a_fresh_lab_brings_the_notes_back():
     assert len(kept) == 1, kept
     backup = kept[0]
     manifest = json.loads((backup / "manifest.json").read_text())
-    assert manifest["swarm"] == {"file": "swarm.tar.gz", "manager": spare}
-    assert (backup / "swarm.tar.gz").is_file()
+    assert manifest["swarm"] == {"file": "swarm.tar.gz.gpg", "encrypted": "gpg-aes256", "manager": spare}
+    # the swarm's state (every secret) left the manager encrypted: an OpenPGP message, no gzip
+    # inside it readable, and no plain archive anywhere in the backup
+    head = (backup / "swarm.tar.gz.gpg").read_bytes()[:2]
+    assert head[0] & 0x80 and head != b"\x1f\x8b", head
+    files = {str(f.relative_to(backup)) for f in backup.rglob("*") if f.is_file()}
+    assert files == set(manifest["sha256"]) | {"manifest.json"}, files  # the manifest covers every file
     assert [v["name"] for v in manifest["volumes"]] == ["mcp_ai_memory_data"]
-    assert set(manifest["sha256"]) == {"swarm.tar.gz", manifest["volumes"][0]["file"]}
+    assert set(manifest["sha256"]) == {"swarm.tar.gz.gpg", manifest["volumes"][0]["file"]}
+    assert (
+        not (backup / "unlock-key").exists() and manifest["unlock_key"] is False
+    )  # the lab runs without autolock
 
     # a wrong confirmation changes nothing
     proc, _ = lk.playbook("restore.yml", "-e", f"restore_from={backup}", "-e", "restore_confirm=yes")
