@@ -132,8 +132,10 @@ def gpu_labels(node):
         "gpu.count": "0", "gpu.model": "none"}  # fmt: skip
 
 
-def docker(*args, timeout=60):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+def docker(*args, timeout=60, input_text=None):
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False, input=input_text
+    )
 
 
 def on_node(node, *args, timeout=60):

@@ -267,24 +267,45 @@ def test_note_survives_redeploy_and_a_restart_of_its_node():
     )
 
 
-def test_the_registry_refuses_to_delete_an_image():
-    """Deletion is off: no peer can remove a deployed image by its digest (asked from a
-    node: the registry answers peers only)."""
+def test_the_registry_wants_credentials_and_refuses_to_delete_an_image():
+    """Asked from a node (the registry answers peers only): without credentials a pull, a
+    push's first step and a catalog read get 401; with the lab's (made once in the state
+    folder) a pull works and deletion is still off (405)."""
     compose = yaml.safe_load((ARTIFACTS / "docker-compose.cloud.yml").read_text())
     registry, rest = compose["services"]["ai_memory"]["image"].split("/", 1)
     repo, digest = rest.split("@")
-    url = "https://%s/v2/%s/manifests/%s" % (registry, repo, digest)
+    manifest = "https://%s/v2/%s/manifests/%s" % (registry, repo, digest)
     node = next(name for name, h in lk.hosts().items() if h["group"] == "workers")
+    password = (lk.CONTROLLER_STATE / "registry" / "password").read_text().strip()
+    assert oct((lk.CONTROLLER_STATE / "registry" / "password").stat().st_mode & 0o777) == "0o600"
 
-    def status(*args):
+    def status(url, *args):
         proc = lk.docker(
             "exec", node, "curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", *args, url
         )
         return proc.stdout.strip()
 
-    assert status("-X", "DELETE") == "405"
     accept = "application/vnd.docker.distribution.manifest.v2+json,application/vnd.oci.image.manifest.v1+json"
-    assert status("-I", "-H", "Accept: " + accept) == "200"
+    anonymous = {
+        "pull": status(manifest, "-I", "-H", "Accept: " + accept),
+        "push": status("https://%s/v2/%s/blobs/uploads/" % (registry, repo), "-X", "POST"),
+        "catalog": status("https://%s/v2/_catalog" % registry),
+        "delete": status(manifest, "-X", "DELETE"),
+        "wrong password": status("https://%s/v2/_catalog" % registry, "-u", "lambda-swarm:wrong"),
+    }
+    assert set(anonymous.values()) == {"401"}, anonymous
+    # the credentials travel in a curl config on stdin, not in the node's process list
+    login = ["-K", "-"]
+    proc = lk.docker(
+        "exec", "-i", node, "curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", *login,
+        "-I", "-H", "Accept: " + accept, manifest, input_text='user = "lambda-swarm:%s"\n' % password,
+    )  # fmt: skip
+    assert proc.stdout.strip() == "200", proc.stdout + proc.stderr
+    proc = lk.docker(
+        "exec", "-i", node, "curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", *login,
+        "-X", "DELETE", manifest, input_text='user = "lambda-swarm:%s"\n' % password,
+    )  # fmt: skip
+    assert proc.stdout.strip() == "405", proc.stdout + proc.stderr
 
 
 def _handshake(**settings):
