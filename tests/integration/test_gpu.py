@@ -45,7 +45,9 @@ def create(name, image, gpus, node=None):
     node, which a task attaching to an overlay network is (the stack role refuses GPU servers
     on such managers, see the last test). So the stack role's own `gpus: N` rendering is
     covered by the unit tests (tests/unit/plugins/test_stack_logic.py), not here."""
-    args = ["service", "create", "--detach", "--name", "%s_%s" % (STACK, name),
+    # --with-registry-auth: the image is in the lab's registry, which wants credentials; a node
+    # that has not pulled it yet pulls with the first manager's login, as a stack deploy does
+    args = ["service", "create", "--detach", "--with-registry-auth", "--name", "%s_%s" % (STACK, name),
             "--label", "com.docker.stack.namespace=%s" % STACK,
             "--container-label", "com.docker.stack.namespace=%s" % STACK, "--generic-resource", "%s=%d" % (KIND, gpus),
             "--env", "NVIDIA_VISIBLE_DEVICES=all",  # as CUDA images set it
