@@ -4,7 +4,10 @@
 #    (password from lab/vault-pass.sh): the version key and an API token;
 #  - .lab/secrets/signer_key: a controller file, several lines with non-ASCII text, for the
 #    file source (and the byte-for-byte test);
-#  - .lab/gateway/token: the token of the lab's gateway client (lab-tests), mode 0600;
+#  - .lab/gateway/token: the token of the lab's gateway client (lab-tests), mode 0600; it
+#    is the secrets_list entry lab_gateway_token (the tests rotate it);
+#  - .lab/gateway/token-limited: the token of lab-limited, a client that may call one
+#    server only;
 #  - .lab/secrets/alert_hook_token: the credential of the lab's Alertmanager receiver (a
 #    webhook that leads nowhere), which must never show in a Docker config or a log;
 #  - .lab/secrets/backup_key: the passphrase backup.yml encrypts the swarm's state with (a
@@ -40,6 +43,11 @@ main() {
     mkdir -p "$LAB_STATE_DIR/gateway"
     random_hex 32 >"$LAB_STATE_DIR/gateway/token"
     log "lab gateway client token written: $LAB_STATE_DIR/gateway/token"
+  fi
+  if [ ! -s "$LAB_STATE_DIR/gateway/token-limited" ]; then
+    mkdir -p "$LAB_STATE_DIR/gateway"
+    random_hex 32 >"$LAB_STATE_DIR/gateway/token-limited"
+    log "lab gateway client token written: $LAB_STATE_DIR/gateway/token-limited"
   fi
   if [ ! -s "$LAB_STATE_DIR/secrets/alert_hook_token" ]; then
     echo "lab-hook-$(random_hex 16)" >"$LAB_STATE_DIR/secrets/alert_hook_token"

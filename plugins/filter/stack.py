@@ -2,8 +2,8 @@
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the stack role: the MCP server registry as a compose document, as the
-gateway's nginx configuration, and as mcp_health targets through a gateway; the gateway's
-clients map (logic in module_utils/_stack.py)."""
+gateway's nginx configuration, and as mcp_health targets through a gateway; the clients
+map and the configuration of the gateway's auth service (logic in module_utils/_stack.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,6 +13,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import (
     RegistryError,
     compose,
+    gateway_auth_conf,
     gateway_clients,
     gateway_conf,
     gateway_targets,
@@ -44,10 +45,18 @@ def mcp_gateway_conf(servers, opts=None):
         raise AnsibleFilterError(str(exc)) from None
 
 
-def mcp_gateway_clients(clients, check_token=None):
-    """The gateway's clients map (the content of its secret); a bad client fails naming it."""
+def mcp_gateway_clients(clients, check_token=None, secrets=None, servers=None):
+    """The auth service's clients map (the content of its secret); a bad client fails naming it."""
     try:
-        return gateway_clients(clients, check_token)
+        return gateway_clients(clients, check_token, secrets, servers)
+    except RegistryError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def mcp_gateway_auth_conf(clients, servers):
+    """nginx.conf of the gateway's auth service: which client may call which server."""
+    try:
+        return gateway_auth_conf(clients, normalize(servers))
     except RegistryError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
@@ -76,6 +85,7 @@ class FilterModule(object):
             "mcp_registry": mcp_registry,
             "mcp_compose": mcp_compose,
             "mcp_gateway_clients": mcp_gateway_clients,
+            "mcp_gateway_auth_conf": mcp_gateway_auth_conf,
             "mcp_gateway_conf": mcp_gateway_conf,
             "mcp_gateway_targets": mcp_gateway_targets,
             "mcp_validate_servers": mcp_validate_servers,

@@ -111,19 +111,31 @@ def secret_refs(services: Optional[Iterable[Mapping[str, Any]]]) -> Set[str]:
     return used
 
 
+def current_refs(services: Optional[Iterable[Mapping[str, Any]]]) -> Set[str]:
+    """Secret names the services' current specs reference (what a task mounts now)."""
+    return secret_refs({"Spec": service.get("Spec") or {}} for service in services or [])
+
+
 def plan(
     desired: Iterable[Mapping[str, Any]],
     existing: Sequence[Mapping[str, Any]],
     key: Union[str, bytes],
     keep: int = 2,
     services: Optional[Iterable[Mapping[str, Any]]] = None,
+    retire: Iterable[str] = (),
 ) -> Dict[str, Any]:
     """What to do: ``desired`` is [{"name", "value"}]; ``existing`` the Docker secrets the
     collection made (as the API lists them); ``services`` as the API lists them.
+    ``retire``: secret names whose older versions go now, whatever ``keep`` says, unless a
+    service's current spec still mounts one (a previous spec's rollback loses them).
 
-    Returns {"versions": {name: versioned}, "create": [versioned...], "remove": [versioned...]}
-    in a stable order. Values never appear in the result.
+    Returns {"versions": {name: versioned}, "previous": {name: versioned}, "create":
+    [versioned...], "remove": [versioned...]} in a stable order. ``previous`` is the newest
+    older version each secret keeps (none for a retired one): the gateway's auth accepts a
+    token's previous version, so that callers move to a rotated token without a failed
+    call. Values never appear in the result.
     """
+    retire = set(retire or ())
     seen = set()
     versions = {}
     create = []
@@ -151,5 +163,19 @@ def plan(
     for name, full in versions.items():
         if full in create:
             listed.append({"name": full, "base": name, "created": float("inf")})
-    remove = gc_plan(listed, secret_refs(services), versions, keep=keep)
-    return {"versions": versions, "create": sorted(create), "remove": remove}
+    unknown = sorted(retire - set(versions))
+    if unknown:
+        raise ValueError("cannot retire %s: not among the declared secrets" % ", ".join(unknown))
+    remove = set(gc_plan(listed, secret_refs(services), versions, keep=keep))
+    mounted = current_refs(services)
+    for secret in listed:
+        retired = secret["base"] in retire and secret["name"] != versions[secret["base"]]
+        if retired and secret["name"] not in mounted:
+            remove.add(secret["name"])
+    previous = {}
+    for secret in sorted(listed, key=lambda s: s["created"]):
+        base = secret["base"]
+        older = base in versions and base not in retire and secret["name"] != versions[base]
+        if older and secret["name"] not in remove:
+            previous[base] = secret["name"]  # the newest wins: sorted oldest first
+    return {"versions": versions, "previous": previous, "create": sorted(create), "remove": sorted(remove)}

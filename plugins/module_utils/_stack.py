@@ -95,13 +95,13 @@ def normalize(
                 "rename one of the two (names differing only in '-' and '_' collide)",
             )
         upstreams[upstream] = name
-        if name in seen or name == "gateway":
+        if name in seen or name in ("gateway", "gateway_auth", "gateway-auth"):
             raise _err(
                 index,
                 name,
                 "name",
                 "is used twice or reserved",
-                "give each server its own name (not 'gateway')",
+                "give each server its own name (not 'gateway' or 'gateway_auth': the gateway's services)",
             )
         seen.add(name)
         _check_keys(index, name, entry, KEYS, "")
@@ -243,9 +243,43 @@ def _duration(seconds: Union[int, float, str]) -> str:
     return "%ds" % int(seconds)
 
 
+def _healthz(url: str) -> Dict[str, Any]:
+    """The healthcheck of the gateway's nginx services: their /healthz answers."""
+    return {
+        "test": ["CMD", "curl", "-fsk", url],
+        "interval": "5s",
+        "timeout": "3s",
+        "retries": 3,
+        "start_period": "5s",
+    }
+
+
+def _rolling(opts: Mapping[str, Any]) -> Dict[str, Any]:
+    """The deploy keys of a service behind the gateway: its endpoint mode (dnsrr in the lab,
+    which has no IPVS), start-first updates that roll back on failure, start-first
+    rollbacks, and restarts."""
+    return {
+        "endpoint_mode": "dnsrr" if opts.get("profile") == "lab" else "vip",
+        "update_config": {
+            "parallelism": 1,
+            "delay": "2s",
+            "order": "start-first",
+            "failure_action": "rollback",
+            "monitor": _duration(opts.get("monitor", 15)),
+            "max_failure_ratio": 0,
+        },
+        "rollback_config": {
+            "parallelism": 1,
+            "order": "start-first",
+            "failure_action": "pause",
+            "monitor": "10s",
+        },
+        "restart_policy": {"condition": "any", "delay": "3s", "window": "30s"},
+    }
+
+
 def service(entry: Mapping[str, Any], opts: Mapping[str, Any]) -> Dict[str, Any]:
     """One server's compose service."""
-    lab = opts.get("profile") == "lab"
     health = entry.get("health") or {}
     env = {"MCP_PORT": str(entry["port"])}
     env.update(dict((str(k), str(v)) for k, v in (entry.get("env") or {}).items()))
@@ -274,22 +308,7 @@ def service(entry: Mapping[str, Any], opts: Mapping[str, Any]) -> Dict[str, Any]
     deploy = {
         "mode": "replicated",
         "replicas": entry["replicas"],
-        "endpoint_mode": "dnsrr" if lab else "vip",
-        "update_config": {
-            "parallelism": 1,
-            "delay": "2s",
-            "order": "start-first",
-            "failure_action": "rollback",
-            "monitor": _duration(opts.get("monitor", 15)),
-            "max_failure_ratio": 0,
-        },
-        "rollback_config": {
-            "parallelism": 1,
-            "order": "start-first",
-            "failure_action": "pause",
-            "monitor": "10s",
-        },
-        "restart_policy": {"condition": "any", "delay": "3s", "window": "30s"},
+        **_rolling(opts),
         "resources": resources,
         # the declared count stays readable when someone scales the service by hand
         # (the monitoring role alerts on running < declared)
@@ -322,6 +341,58 @@ def service(entry: Mapping[str, Any], opts: Mapping[str, Any]) -> Dict[str, Any]
     return svc
 
 
+def gateway_auth_service(
+    gateway: Mapping[str, Any],
+    opts: Mapping[str, Any],
+    secrets: Dict[str, Any],
+    configs: Dict[str, Any],
+    refs: Mapping[str, Mapping[str, Any]],
+) -> Dict[str, Any]:
+    """The gateway's auth service (the gateway's image, entry point ``gateway auth``): it
+    mounts the clients map (inline tokens, the check token) and, for each client whose token
+    is a secrets_list entry, that secret's current version and its previous one (so a
+    rotation is accepted on both sides of the roll until the old value is retired). Adds
+    its secrets and config to ``secrets`` and ``configs``."""
+
+    def mount(source: str, target: str) -> Dict[str, Any]:
+        return {"source": source, "target": target, "uid": "33", "gid": "33", "mode": 256}
+
+    secrets["gateway_clients"] = {"external": True, "name": gateway["clients_secret"]}
+    configs["gateway_auth_conf"] = {"file": gateway["auth_conf_file"], "name": gateway["auth_config_name"]}
+    mounts = [mount("gateway_clients", GATEWAY_CLIENTS_FILE)]
+    for client in gateway_client_entries(gateway.get("clients"), list(refs)):
+        if "secret" not in client:
+            continue
+        ref = refs[client["secret"]]
+        for kind, versioned, target in (
+            ("current", ref["versioned"], TOKEN_FILE),
+            ("previous", ref.get("previous"), PREVIOUS_TOKEN_FILE),
+        ):
+            if not versioned:
+                continue
+            key = "gateway_token_%s_%s" % (kind, client["name"])
+            secrets[key] = {"external": True, "name": versioned}
+            mounts.append(mount(key, target % client["name"]))
+    return {
+        "image": gateway["image"],
+        "command": ["/usr/local/bin/gateway", "auth"],
+        "networks": [opts.get("network", "mcp")],
+        "configs": [{"source": "gateway_auth_conf", "target": "/etc/nginx/nginx.conf", "mode": 292}],
+        "secrets": mounts,
+        "healthcheck": _healthz("http://127.0.0.1:%d/healthz" % GATEWAY_AUTH_PORT),
+        "stop_grace_period": "10s",
+        "deploy": {
+            "mode": "replicated",
+            "replicas": int(gateway.get("auth_replicas", 2)),
+            # start-first, as the servers: the gateway's next-upstream retry and its DNS
+            # refresh carry every call across the roll
+            **_rolling(opts),
+            "resources": {"limits": {"cpus": "0.25", "memory": "64M"}},
+            "labels": {LABEL + ".server": GATEWAY_AUTH_SERVICE},
+        },
+    }
+
+
 def compose(servers: Iterable[Mapping[str, Any]], opts: Mapping[str, Any]) -> Dict[str, Any]:
     """The stack as a compose document (dict). ``opts``: images {name: ref}, profile,
     network, secret_refs, gateway {image, port, replicas, config_name, conf_file,
@@ -343,9 +414,9 @@ def compose(servers: Iterable[Mapping[str, Any]], opts: Mapping[str, Any]) -> Di
     if gateway:
         secrets["gateway_tls_cert"] = {"external": True, "name": gateway["cert_secret"]}
         secrets["gateway_tls_key"] = {"external": True, "name": gateway["key_secret"]}
-        if gateway.get("clients_secret"):
-            secrets["gateway_clients"] = {"external": True, "name": gateway["clients_secret"]}
         configs["gateway_conf"] = {"file": gateway["conf_file"], "name": gateway["config_name"]}
+        if gateway.get("clients_secret"):
+            services[GATEWAY_AUTH_SERVICE] = gateway_auth_service(gateway, opts, secrets, configs, refs)
         services["gateway"] = {
             "image": gateway["image"],
             "networks": [opts.get("network", "mcp")],
@@ -368,27 +439,8 @@ def compose(servers: Iterable[Mapping[str, Any]], opts: Mapping[str, Any]) -> Di
                     "mode": 292,
                 },
                 {"source": "gateway_tls_key", "target": "gateway.key", "uid": "33", "gid": "33", "mode": 256},
-            ]
-            + (
-                [
-                    {
-                        "source": "gateway_clients",
-                        "target": GATEWAY_CLIENTS_FILE,
-                        "uid": "33",
-                        "gid": "33",
-                        "mode": 256,
-                    }
-                ]
-                if gateway.get("clients_secret")
-                else []
-            ),
-            "healthcheck": {
-                "test": ["CMD", "curl", "-fsk", "https://127.0.0.1:8443/healthz"],
-                "interval": "5s",
-                "timeout": "3s",
-                "retries": 3,
-                "start_period": "5s",
-            },
+            ],
+            "healthcheck": _healthz("https://127.0.0.1:8443/healthz"),
             "stop_grace_period": "10s",
             "deploy": {
                 # host-mode ports: one gateway per manager (two tasks cannot share a host port)
@@ -423,6 +475,21 @@ def compose(servers: Iterable[Mapping[str, Any]], opts: Mapping[str, Any]) -> Di
 
 GATEWAY_CLIENTS_FILE = "gateway_clients.map"
 GATEWAY_AUTH = ("bearer", "none")
+# the gateway's auth service: its compose name (a reserved server name) and port
+GATEWAY_AUTH_SERVICE = "gateway_auth"
+GATEWAY_AUTH_PORT = 8080
+# the collection's own checks
+CHECK_CLIENT = "lambda_swarm"
+# where the auth service finds a client's token secret, current and previous version
+TOKEN_FILE = "gateway_token.%s"  # noqa: S105 (a file name)
+PREVIOUS_TOKEN_FILE = "gateway_token_previous.%s"  # noqa: S105 (a file name)
+_TEMP_PATHS = [
+    "    client_body_temp_path /tmp/nginx-body;",
+    "    proxy_temp_path /tmp/nginx-proxy;",
+    "    fastcgi_temp_path /tmp/nginx-fastcgi;",
+    "    uwsgi_temp_path /tmp/nginx-uwsgi;",
+    "    scgi_temp_path /tmp/nginx-scgi;",
+]
 TOKEN_MIN_LENGTH = 32
 TOKEN_MAX_LENGTH = 200
 _TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")  # RFC 6750 b64token (fullmatch: no newline)
@@ -439,50 +506,184 @@ def gateway_auth(value: Any) -> bool:
     return value == "bearer"
 
 
-def gateway_clients(clients: Any, check_token: Optional[str] = None) -> str:
-    """The gateway's clients map (nginx ``map`` lines, the content of a secret): one line per
-    accepted token, ``"~^(?i:bearer) +TOKEN$" NAME;``. ``clients``: [{name, token}]; ``check_token``:
-    the collection's own health checks (client ``lambda_swarm``). Tokens are b64tokens of at
-    least 32 characters (nothing that could end the nginx string), names and tokens unique."""
-    entries = list(clients or [])
+def _token_problem(token: str) -> Optional[str]:
+    if not TOKEN_MIN_LENGTH <= len(token) <= TOKEN_MAX_LENGTH or not _TOKEN.fullmatch(token):
+        return (
+            "a token is %d to %d characters of A-Z a-z 0-9 . _ ~ + / - (then =), e.g. `openssl rand -hex 32`"
+            % (
+                TOKEN_MIN_LENGTH,
+                TOKEN_MAX_LENGTH,
+            )
+        )
+    return None
+
+
+def gateway_client_entries(
+    clients: Any,
+    secrets: Optional[Union[Mapping[str, Any], Iterable[str]]] = None,
+    servers: Optional[Iterable[str]] = None,
+) -> List[Dict[str, Any]]:
+    """``stack_gateway_clients`` checked: [{name, token | secret, servers?}]. ``secrets``: the
+    names of ``secrets_list`` a ``secret`` may name (a mapping: their values too, each then
+    checked as a token); ``servers``: the server names a client's ``servers`` may list. A bad
+    entry raises RegistryError naming its index, key and fix; no error carries a token."""
     if not isinstance(clients or [], list):
-        raise RegistryError("stack_gateway_clients must be a list of {name, token}")
-    if check_token:
-        entries.append({"name": "lambda_swarm", "token": check_token})
-    names, tokens, lines = set(), set(), []
-    for i, entry in enumerate(entries):
+        raise RegistryError("stack_gateway_clients must be a list of {name, token or secret, servers}")
+    values = secrets if isinstance(secrets, Mapping) else None
+    known_secrets = None if secrets is None else set(secrets)
+    known_servers = None if servers is None else set(servers)
+    names, tokens, out = set(), {}, []
+    for i, entry in enumerate(clients or []):
         where = "stack_gateway_clients[%d]" % i
         if (
             not isinstance(entry, dict)
-            or set(entry) - {"name", "token"}
-            or not {"name", "token"} <= set(entry)
+            or set(entry) - {"name", "token", "secret", "servers"}
+            or "name" not in entry
+            or ("token" in entry) == ("secret" in entry)
         ):
-            raise RegistryError("%s: give exactly the keys name and token" % where)
-        name, token = str(entry["name"]), str(entry["token"])
+            raise RegistryError(
+                "%s: give a name and either token (from the vault) or secret (a secrets_list entry "
+                "holding the token, which rotate_secrets.yml rotates without a failed call), and "
+                "optionally servers" % where
+            )
+        name = str(entry["name"])
         if not _CLIENT.fullmatch(name) or len(name) > 64:
             raise RegistryError(
                 "%s.name: %r is not a client name (lower-case letters, digits, . _ -; up to 64)"
                 % (where, name)
             )
-        if name in names:
+        if name in names or name == CHECK_CLIENT:
             raise RegistryError(
                 "%s.name: %r is given twice%s"
-                % (where, name, " (lambda_swarm is the collection's own)" if name == "lambda_swarm" else "")
+                % (where, name, " (lambda_swarm is the collection's own)" if name == CHECK_CLIENT else "")
             )
-        if not TOKEN_MIN_LENGTH <= len(token) <= TOKEN_MAX_LENGTH or not _TOKEN.fullmatch(token):
-            raise RegistryError(
-                "%s.token (client %s): a token is %d to %d characters of A-Z a-z 0-9 . _ ~ + / - (then =), "
-                "e.g. `openssl rand -hex 32`; keep it in the vault"
-                % (where, name, TOKEN_MIN_LENGTH, TOKEN_MAX_LENGTH)
-            )
-        if token in tokens:
-            raise RegistryError("%s.token (client %s): another client has the same token" % (where, name))
         names.add(name)
-        tokens.add(token)
-        # a regular expression: the scheme ignores case (RFC 7235), the token does not (a
-        # plain map key would match ignoring case)
-        lines.append('"~^(?i:bearer) +%s$" %s;' % (token.replace(".", "\\.").replace("+", "\\+"), name))
+        item = {"name": name}
+        token = None
+        if "token" in entry:
+            token = str(entry["token"])
+            problem = _token_problem(token)
+            if problem:
+                raise RegistryError("%s.token (client %s): %s; keep it in the vault" % (where, name, problem))
+            item["token"] = token
+        else:
+            secret = str(entry["secret"])
+            if known_secrets is not None and secret not in known_secrets:
+                raise RegistryError(
+                    "%s.secret (client %s): %r is not in secrets_list; declare it there (its value is "
+                    "the token), or give the token itself as token" % (where, name, secret)
+                )
+            item["secret"] = secret
+            if values is not None:
+                token = str(values[secret]).strip()
+                problem = _token_problem(token)
+                if problem:
+                    raise RegistryError(
+                        "%s.secret (client %s): the value of secrets_list entry %s is not a token: %s"
+                        % (where, name, secret, problem)
+                    )
+        if token is not None:
+            if token in tokens:
+                raise RegistryError(
+                    "%s (client %s): client %s has the same token" % (where, name, tokens[token])
+                )
+            tokens[token] = name
+        if "servers" in entry:
+            listed = entry["servers"]
+            if not isinstance(listed, list) or not listed or not all(isinstance(x, str) for x in listed):
+                raise RegistryError(
+                    "%s.servers (client %s): a non-empty list of server names (leave it out for every server)"
+                    % (where, name)
+                )
+            unknown = sorted(set(listed) - known_servers) if known_servers is not None else []
+            if unknown:
+                raise RegistryError(
+                    "%s.servers (client %s): no server %s in mcp_servers; known: %s"
+                    % (where, name, ", ".join(unknown), ", ".join(sorted(known_servers)) or "none")
+                )
+            item["servers"] = sorted(set(listed))
+        out.append(item)
+    return out
+
+
+def _map_line(token: str, name: str) -> str:
+    # a regular expression: the scheme ignores case (RFC 7235), the token does not (a plain
+    # map key would match ignoring case)
+    return '"~^(?i:bearer) +%s$" %s;' % (token.replace(".", "\\.").replace("+", "\\+"), name)
+
+
+def gateway_clients(
+    clients: Any,
+    check_token: Optional[str] = None,
+    secrets: Optional[Union[Mapping[str, Any], Iterable[str]]] = None,
+    servers: Optional[Iterable[str]] = None,
+) -> str:
+    """The clients map of the gateway's auth service (nginx ``map`` lines, the content of a
+    secret): one line per token given inline, ``"~^(?i:bearer) +TOKEN$" NAME;``, and the
+    collection's own check token (client ``lambda_swarm``). Clients whose token is a
+    ``secrets_list`` entry are not in it: the auth service reads those from the secrets it
+    mounts (current and previous version). ``secrets`` and ``servers`` as for
+    gateway_client_entries()."""
+    entries = gateway_client_entries(clients, secrets, servers)
+    lines = [_map_line(e["token"], e["name"]) for e in entries if "token" in e]
+    if check_token:
+        problem = _token_problem(str(check_token))
+        if problem:
+            raise RegistryError("stack_gateway_check_token: %s" % problem)
+        if str(check_token) in set(e.get("token") for e in entries):
+            raise RegistryError("stack_gateway_check_token: a client has the same token")
+        lines.append(_map_line(str(check_token), CHECK_CLIENT))
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def gateway_auth_conf(clients: Any, servers: Iterable[Mapping[str, Any]]) -> str:
+    """nginx.conf of the gateway's auth service: the gateway asks it, for each call, whether
+    the Authorization header holds a token it accepts (204 with X-MCP-Client: the client's
+    name; 401) and whether that client may call the server the call is for (header
+    X-MCP-Route; 403). The tokens are in /tmp/gateway/clients.map, which the service's entry
+    point writes at start from the secrets it mounts. Nothing here is secret."""
+    names = sorted(s["name"] for s in servers)
+    entries = gateway_client_entries(clients, None, names)
+    allowed = ['        "~^%s/" 1;' % CHECK_CLIENT]
+    for entry in sorted(entries, key=lambda e: e["name"]):
+        if "servers" in entry:
+            allowed += ['        "%s/%s" 1;' % (entry["name"], server) for server in entry["servers"]]
+        else:
+            allowed.append('        "~^%s/" 1;' % entry["name"].replace(".", "\\."))
+    lines = [
+        "# Rendered by sophia.lambda_swarm (role stack): the gateway's token check.",
+        "worker_processes 1;",
+        "pid /tmp/nginx.pid;",
+        "error_log stderr warn;",
+        "events { worker_connections 1024; }",
+        "http {",
+        "    access_log off;  # the gateway logs every call, with its client's name",
+        "    server_tokens off;",
+        *_TEMP_PATHS,
+        "    # the client's name per accepted Authorization header",
+        "    map $http_authorization $mcp_client {",
+        '        default "";',
+        "        include /tmp/gateway/clients.map;",
+        "    }",
+        "    # which client may call which server (X-MCP-Route: the route the gateway checks)",
+        '    map "$mcp_client/$http_x_mcp_route" $mcp_allowed {',
+        "        default 0;",
+        *allowed,
+        "    }",
+        "    server {",
+        "        listen %d;" % GATEWAY_AUTH_PORT,
+        "        location = /check {",
+        '            if ($mcp_client = "") { return 401; }',
+        "            if ($mcp_allowed = 0) { return 403; }",
+        "            add_header X-MCP-Client $mcp_client always;",
+        "            return 204;",
+        "        }",
+        '        location = /healthz { default_type text/plain; return 200 "ok\\n"; }',
+        "        location / { return 404; }",
+        "    }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[str, Any]] = None) -> str:
@@ -515,11 +716,7 @@ def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[st
     lines += [
         "    access_log /dev/stdout%s;" % (" mcp_clients" if auth else ""),
         "    server_tokens off;",
-        "    client_body_temp_path /tmp/nginx-body;",
-        "    proxy_temp_path /tmp/nginx-proxy;",
-        "    fastcgi_temp_path /tmp/nginx-fastcgi;",
-        "    uwsgi_temp_path /tmp/nginx-uwsgi;",
-        "    scgi_temp_path /tmp/nginx-scgi;",
+        *_TEMP_PATHS,
         "    proxy_http_version 1.1;",
         '    proxy_set_header Connection "";',
         "    proxy_set_header Host $host;",
@@ -528,12 +725,10 @@ def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[st
     ]
     if auth:
         lines += [
-            "    # bearer tokens: the client's name per accepted Authorization header (a secret);",
-            "    # the token never reaches a server, the client's name does",
-            "    map $http_authorization $mcp_client {",
-            '        default "";',
-            "        include /run/secrets/%s;" % GATEWAY_CLIENTS_FILE,
-            "    }",
+            "    # bearer tokens: the auth service (%s) names the client of each call's"
+            % GATEWAY_AUTH_SERVICE,
+            "    # Authorization header, or refuses it; the token never reaches a server, the",
+            "    # client's name does. The gateway holds no token.",
             "    map $mcp_client $mcp_challenge {",
             '        "" \'Bearer realm="mcp"\';',
             '        default "";',
@@ -543,8 +738,9 @@ def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[st
         ]
         if rate:
             lines += [
-                "    # each client's requests per second on this gateway (a burst of twice that first)",
-                "    limit_req_zone $mcp_client zone=mcp_clients:1m rate=%dr/s;" % rate,
+                "    # each token's requests per second on this gateway (a burst of twice that first);",
+                "    # counted before the token is checked, so a flood of wrong tokens is limited too",
+                "    limit_req_zone $http_authorization zone=mcp_clients:2m rate=%dr/s;" % rate,
                 "    limit_req_status 429;",
             ]
     lines += [
@@ -559,11 +755,14 @@ def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[st
         "    proxy_next_upstream_timeout 10s;",
     ]
     ordered = sorted(servers, key=lambda s: s["name"])
-    for entry in ordered:
+    routes = [(e["name"], e["port"]) for e in ordered]
+    if auth:
+        routes.append((GATEWAY_AUTH_SERVICE, GATEWAY_AUTH_PORT))
+    for name, port in routes:
         lines += [
-            "    # route %s %d" % (entry["name"], entry["port"]),
-            "    upstream mcp_%s {" % entry["name"].replace("-", "_"),
-            "        include /tmp/gateway/%s.conf;" % entry["name"],
+            "    # route %s %d" % (name, port),
+            "    upstream mcp_%s {" % name.replace("-", "_"),
+            "        include /tmp/gateway/%s.conf;" % name,
             "    }",
         ]
     lines += [
@@ -580,16 +779,48 @@ def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[st
     ]
     if auth:
         lines += [
-            "        add_header WWW-Authenticate $mcp_challenge always;  # to callers without a valid token"
+            "        add_header WWW-Authenticate $mcp_challenge always;  # to callers without a valid token",
+            "        error_page 401 /_unauthorized;",
+            "        error_page 403 /_forbidden;",
+            "        error_page 500 =503 /_auth_unavailable;",
+            "        # each call's token check, one per route (the auth service learns the route from",
+            "        # X-MCP-Route): 204 and the client's name, 401 or 403; errors and 502/503 go to",
+            "        # the next replica (proxy_next_upstream), so the auth service updates",
+            "        # (start-first) without a failed call. No `set` at this level: it would run",
+            "        # again in the check and after error_page, and clear what the check found.",
+        ]
+        for entry in ordered:
+            lines += [
+                "        location = /_auth/%s {" % entry["name"],
+                "            internal;",
+                "            proxy_pass http://mcp_%s/check;" % GATEWAY_AUTH_SERVICE,
+                "            proxy_pass_request_body off;",
+                '            proxy_set_header Content-Length "";',
+                "            proxy_set_header Authorization $http_authorization;",
+                "            proxy_set_header X-MCP-Route %s;" % entry["name"],
+                "        }",
+            ]
+        lines += [
+            '        location = /%s { internal; default_type text/plain; return %d "%s\\n"; }' % answer
+            for answer in (
+                ("_unauthorized", 401, "a bearer token is required"),
+                ("_forbidden", 403, "this client may not call this server"),
+                ("_auth_unavailable", 503, "the token check is unavailable"),
+            )
         ]
     lines += [
         # open (no token): load balancers and the container's own check; says nothing more
         '        location = /healthz { default_type text/plain; return 200 "ok\\n"; }',
     ]
-    check = 'if ($mcp_client = "") { return 401 "a bearer token is required\\n"; } ' if auth else ""
-    if auth and rate:
-        check += "limit_req zone=mcp_clients burst=%d nodelay; " % (2 * rate)
     for entry in ordered:
+        check = ""
+        if auth:
+            check = (
+                "auth_request /_auth/%s; auth_request_set $mcp_client $upstream_http_x_mcp_client; "
+                % entry["name"]
+            )
+            if rate:
+                check += "limit_req zone=mcp_clients burst=%d nodelay; " % (2 * rate)
         lines += [
             "        location = /%s/mcp { %sproxy_pass http://mcp_%s/mcp; }"
             % (entry["name"], check, entry["name"].replace("-", "_")),

@@ -61,6 +61,16 @@ options:
     description: Remove the versions beyond O(keep) that no service references.
     type: bool
     default: true
+  retire:
+    description:
+      - Secret names whose older versions stop serving now. With O(prune) they are removed
+        whatever O(keep) says (unless a service's current spec still mounts one), and
+        RV(previous) never names one.
+      - For a gateway token (C(stack_gateway_clients) with C(secret)), this ends the time in
+        which the gateway accepts the token it replaced.
+    type: list
+    elements: str
+    default: []
   docker_socket:
     description: The Docker Engine's Unix socket.
     type: path
@@ -88,6 +98,13 @@ versions:
   returned: always
   type: dict
   sample: {"signer_key": "signer_key_3f9a1c0b7d2e"}
+previous:
+  description:
+    - The newest older version of each secret that stays (after this run's removals), by
+      name; a secret with none, or named in O(retire), is absent.
+  returned: always
+  type: dict
+  sample: {"signer_key": "signer_key_0c1d2e3f4a5b"}
 created:
   description: Versioned names created by this run.
   returned: always
@@ -134,6 +151,7 @@ def main():
             version_key=dict(type="str", required=True, no_log=True),
             keep=dict(type="int", default=2),
             prune=dict(type="bool", default=True),
+            retire=dict(type="list", elements="str", default=[]),
             docker_socket=dict(type="path", default="/var/run/docker.sock"),
         ),
         supports_check_mode=True,
@@ -143,7 +161,9 @@ def main():
     try:
         existing = api.get("/secrets", filters=api.filters(label=LABEL_NAME))
         services = api.get("/services")
-        todo = plan(p["secrets"], existing, p["version_key"], keep=p["keep"], services=services)
+        todo = plan(
+            p["secrets"], existing, p["version_key"], keep=p["keep"], services=services, retire=p["retire"]
+        )
     except ValueError as exc:
         module.fail_json(msg="swarm_secrets: %s" % exc)
     except (DockerAPIError, OSError) as exc:
@@ -180,6 +200,7 @@ def main():
     module.exit_json(
         changed=bool(todo["create"] or removed),
         versions=todo["versions"],
+        previous=todo["previous"],
         created=todo["create"],
         removed=removed,
     )

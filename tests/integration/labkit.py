@@ -248,8 +248,9 @@ def gateway_status(server, headers=None, body=b"{}", timeout=10):
         return exc.code, dict(exc.headers)
 
 
-def call_tool(server, tool, arguments, timeout=10):
-    """tools/call through the gateway (stateless request); returns the result dict."""
+def call_tool(server, tool, arguments, timeout=10, token=None):
+    """tools/call through the gateway (stateless request) as lab-tests (or with `token`);
+    returns the result dict."""
     body = {
         "jsonrpc": "2.0",
         "id": 1,
@@ -263,7 +264,7 @@ def call_tool(server, tool, arguments, timeout=10):
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
             "MCP-Protocol-Version": "2025-06-18",
-            "Authorization": "Bearer %s" % gateway_token(),
+            "Authorization": "Bearer %s" % (token or gateway_token()),
         },
         method="POST",
     )
@@ -336,9 +337,10 @@ class Load(threading.Thread):
     to the rollout they watch (unpaused, the load took a core and doubled every rollout)."""
 
     def __init__(self, server, tool, arguments, workers=2, max_seconds=600, max_calls=20000, check=None,
-                 pause=0.1):  # fmt: skip
+                 pause=0.1, token=None):  # fmt: skip
         super().__init__(daemon=True)
         self.server, self.tool, self.arguments, self.check = server, tool, arguments, check
+        self.token = token  # the bearer token it calls with (None: the lab client's, read per call)
         self.workers, self.max_seconds, self.max_calls, self.pause = workers, max_seconds, max_calls, pause
         self.calls = 0
         self.failures = []
@@ -353,7 +355,7 @@ class Load(threading.Thread):
                     return
                 self.calls += 1
             try:
-                result = call_tool(self.server, self.tool, self.arguments)
+                result = call_tool(self.server, self.tool, self.arguments, token=self.token)
                 if self.check:
                     self.check(result)
             except (

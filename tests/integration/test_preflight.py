@@ -56,11 +56,8 @@ def test_a_missing_vault_variable_is_named_before_any_host_changes():
 
 def test_a_bad_gateway_client_is_named_before_any_host_changes():
     clients = [
-        {
-            "name": "lab-tests",
-            "token": "{{ lookup('ansible.builtin.file', lab_state_dir ~ '/gateway/token') }}",
-        },
-        {"name": "assistant", "token": 'short"; }'},
+        {"name": "lab-tests", "secret": "lab_gateway_token"},
+        {"name": "assistant", "token": 'short"; }', "servers": ["text_tools"]},
     ]
     proc, recap = lk.playbook(
         "../site.yml", "-e", json.dumps({"stack_gateway_clients": clients}), timeout=300

@@ -1,6 +1,7 @@
 """The secrets role on the lab after site.yml: no change on a re-run, values byte for byte
 inside containers, rotation under load through the gateway with zero failed calls (old
-versions removed once unused, the previous one kept for rollback), sources from the
+versions removed once unused, the previous one kept for rollback; a gateway token's old
+value accepted until it is retired), sources from the
 environment, clear errors, and no value anywhere in -vvv output or engine logs.
 
 Needs a running lab on which site.yml ran (`make lab-test` does both)."""
@@ -19,6 +20,7 @@ import yaml
 pytestmark = pytest.mark.skipif(not lk.lab_up(), reason="no lab: run `make lab` first")
 
 KEY_FILE = lk.STATE / "secrets" / "signer_key"
+TOKEN_FILE = lk.STATE / "gateway" / "token"  # secrets_list entry lab_gateway_token
 SEEN_VALUES = []  # every value the tests put into the swarm, for the leak test
 
 
@@ -32,6 +34,23 @@ def signer_key_versions():
         "--format",
         "{{.Name}}",
     )
+    assert proc.returncode == 0, proc.stderr
+    return sorted(proc.stdout.split())
+
+
+def no_failed_call(load, what):
+    assert load.calls > 50, load.calls
+    assert load.failures == [], "%d of %d calls %s failed: %s" % (
+        len(load.failures), load.calls, what, load.failures[:5],
+    )  # fmt: skip
+
+
+def token_versions():
+    """The Docker secrets that hold versions of the lab client's gateway token."""
+    proc = lk.on_node(
+        lk.first_manager(), "secret", "ls", "--filter", "label=io.sophia.lambda_swarm.secret=lab_gateway_token",
+        "--format", "{{.Name}}",
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return sorted(proc.stdout.split())
 
@@ -82,31 +101,49 @@ def test_values_arrive_byte_for_byte_as_files_never_as_environment():
 
 
 def test_rotation_under_load_zero_failed_calls_and_old_versions_collected():
+    """The signer's key and the lab client's gateway token rotate in one run while a load
+    calls with the old token: no call fails, as the auth service accepts the old token's
+    value beside the new one. Callers then move to the new token and a second run rotates
+    the key again and retires the old token: still no failed call, and the old token gets
+    401 from then on."""
     first = signer_uses()["signer_key"]
-    load = lk.Load("signer", "verify", {"message": "m", "signature": "0" * 64})
+    old_token = lk.gateway_token()
+    load = lk.Load("signer", "verify", {"message": "m", "signature": "0" * 64}, token=old_token)
     load.start()
     try:
         key2 = new_key()
-        proc, _ = lk.playbook("rotate_secrets.yml", "-e", "secret=signer_key")
+        new_token = pysecrets.token_hex(32)
+        TOKEN_FILE.write_text(new_token)
+        SEEN_VALUES.append(new_token)
+        proc, _ = lk.playbook("rotate_secrets.yml", "-e", "secret=signer_key,lab_gateway_token")
         assert proc.returncode == 0, proc.stdout[-3000:]
         second = signer_uses()["signer_key"]
         assert second != first and "new version %s" % second in proc.stdout
+        assert "lab_gateway_token: new version lab_gateway_token_" in proc.stdout
         assert lk.tool_text("signer", "sign", {"message": "hello"}) == lk.hmac_hex(key2, "hello")
         assert first in signer_key_versions(), "the previous version is kept for rollback"
+        assert len(token_versions()) == 2, "the auth service mounts the old token's version too"
+    finally:
+        load.stop()
+    no_failed_call(load, "with the old token")
+    assert lk.call_tool("signer", "sign", {"message": "x"}, token=old_token)  # both work
 
+    load = lk.Load("signer", "verify", {"message": "m", "signature": "0" * 64}, token=new_token)
+    load.start()
+    try:
         key3 = new_key()
-        proc, _ = lk.playbook("rotate_secrets.yml", "-e", "secret=signer_key")
+        proc, _ = lk.playbook(
+            "rotate_secrets.yml", "-e", "secret=signer_key", "-e", "retire=lab_gateway_token"
+        )
         assert proc.returncode == 0, proc.stdout[-3000:]
         third = signer_uses()["signer_key"]
         assert lk.tool_text("signer", "sign", {"message": "hello"}) == lk.hmac_hex(key3, "hello")
     finally:
         load.stop()
-    assert load.calls > 50, load.calls
-    assert load.failures == [], "%d of %d calls failed: %s" % (
-        len(load.failures),
-        load.calls,
-        load.failures[:5],
-    )
+    no_failed_call(load, "with the new token")
+    status, headers = lk.gateway_status("signer", {"Authorization": "Bearer " + old_token})
+    assert status == 401 and headers.get("WWW-Authenticate", "").startswith("Bearer"), status
+    assert len(token_versions()) == 1, "the retired token's version is removed"
     versions = signer_key_versions()
     assert third in versions and second in versions and first not in versions, versions
 

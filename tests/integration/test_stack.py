@@ -121,7 +121,8 @@ def test_second_run_of_site_changes_nothing():
 def test_gateway_answers_only_callers_with_a_known_bearer_token():
     """stack_gateway_auth=bearer (the default): no token, a wrong one, the right one with
     another case, or one with something after it: 401 with a Bearer challenge; the lab
-    client's token and the collection's check token: the server answers."""
+    client's token and the collection's check token: the server answers; a client limited
+    to one server: 403 from the others."""
     token = lk.gateway_token()
     check_token = (lk.CONTROLLER_STATE / "gateway" / "check-token").read_text().strip()
     initialize = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}).encode()
@@ -145,6 +146,17 @@ def test_gateway_answers_only_callers_with_a_known_bearer_token():
         )
         assert status == 200, status
         assert "WWW-Authenticate" not in headers
+    # lab-limited may call text_tools only: 403 elsewhere, and no challenge (its token is good)
+    limited = (lk.STATE / "gateway" / "token-limited").read_text().strip()
+    status, _ = lk.gateway_status("text_tools", dict(base, Authorization="Bearer " + limited), initialize)
+    assert status == 200, status
+    status, headers = lk.gateway_status(
+        "ai_memory", dict(base, Authorization="Bearer " + limited), initialize
+    )
+    assert status == 403 and "WWW-Authenticate" not in headers, (status, headers)
+    # the gateway, which faces the internet, holds no token: its auth service does
+    mounted = lk.service_spec("mcp_gateway")["Spec"]["TaskTemplate"]["ContainerSpec"].get("Secrets") or []
+    assert sorted(r["File"]["Name"] for r in mounted) == ["gateway.crt", "gateway.key"], mounted
 
 
 def test_note_remembered_then_recalled_through_the_gateway():

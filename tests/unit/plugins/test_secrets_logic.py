@@ -110,7 +110,7 @@ def test_plan_creates_a_new_version_and_nothing_when_unchanged():
     full = first["versions"]["api"]
     assert first["create"] == [full] and first["remove"] == []
     again = s.plan(desired, [_secret(full, "api", 10)], KEY)
-    assert again == {"versions": {"api": full}, "create": [], "remove": []}
+    assert again == {"versions": {"api": full}, "previous": {}, "create": [], "remove": []}
 
 
 def test_plan_rotation_keeps_the_previous_version_then_drops_it():
@@ -127,6 +127,36 @@ def test_plan_rotation_keeps_the_previous_version_then_drops_it():
     assert step["remove"] == []  # v1 is still the previous spec's: rollback needs it
     step = s.plan([{"name": "api", "value": "three"}], existing, KEY, services=[_service(v2)])
     assert step["remove"] == [v1]
+
+
+def test_plan_names_the_newest_older_version_that_stays_as_previous():
+    v1, v2, _v3 = (s.versioned_name("api", s.version_of(v, KEY)) for v in ("one", "two", "three"))
+    # the rotation that makes three: two (newest older) is previous, one is beyond keep=2
+    existing = [_secret(v1, "api", 1), _secret(v2, "api", 2)]
+    step = s.plan([{"name": "api", "value": "three"}], existing, KEY, services=[_service(v2)])
+    assert step["previous"] == {"api": v2} and step["remove"] == [v1]
+    # a secret with no older version has none
+    assert s.plan([{"name": "api", "value": "one"}], [_secret(v1, "api", 1)], KEY)["previous"] == {}
+
+
+def test_plan_retire_removes_older_versions_but_not_one_a_current_spec_mounts():
+    v1, v2, v3 = (s.versioned_name("api", s.version_of(v, KEY)) for v in ("one", "two", "three"))
+    existing = [_secret(v1, "api", 1), _secret(v2, "api", 2), _secret(v3, "api", 3)]
+    desired = [{"name": "api", "value": "three"}]
+    # a previous spec (rollback) does not keep a retired version; a current spec does
+    step = s.plan(desired, existing, KEY, services=[_service(v3, v2, previous=[v1])], retire=["api"])
+    assert step["remove"] == [v1] and step["previous"] == {}
+    step = s.plan(desired, existing, KEY, services=[_service(v3, previous=[v2])], retire=["api"])
+    assert step["remove"] == sorted([v1, v2]) and step["previous"] == {}
+    # other secrets keep their versions
+    other = [_secret("b_1", "b", 4)]
+    step = s.plan([*desired, {"name": "b", "value": "x"}], existing + other, KEY, retire=["api"])
+    assert "b_1" not in step["remove"] and step["previous"] == {"b": "b_1"}
+
+
+def test_plan_refuses_to_retire_an_undeclared_secret():
+    with pytest.raises(ValueError, match="cannot retire nope: not among the declared secrets"):
+        s.plan([{"name": "api", "value": "1"}], [], KEY, retire=["nope"])
 
 
 def test_plan_never_removes_a_version_in_use_even_beyond_keep():

@@ -167,30 +167,48 @@ def test_gateway_conf_routes_every_server_and_keeps_streams_unbuffered():
     assert conf == st.gateway_conf(st.normalize(list(reversed(SERVERS))))
 
 
-def test_gateway_conf_needs_a_known_bearer_token_by_default():
+def test_gateway_conf_asks_its_auth_service_about_every_call_by_default():
     conf = st.gateway_conf(st.normalize(SERVERS))
-    assert "include /run/secrets/gateway_clients.map;" in conf
-    for entry in SERVERS:  # every route refuses a caller without a known token
+    assert "gateway_clients" not in conf and "/run/secrets/gateway_clients" not in conf  # holds no token
+    assert "# route gateway_auth 8080" in conf and "upstream mcp_gateway_auth {" in conf
+    for entry in SERVERS:  # every route asks its own check, which names the route
         assert re.search(
-            r'location = /%s/mcp \{ if \(\$mcp_client = ""\) \{ return 401 ' % entry["name"], conf
+            r"location = /%s/mcp \{ auth_request /_auth/%s; "
+            r"auth_request_set \$mcp_client \$upstream_http_x_mcp_client; " % (entry["name"], entry["name"]),
+            conf,
         )
+        auth = conf[conf.index("location = /_auth/%s {" % entry["name"]) :]
+        auth = auth[: auth.index("}")]
+        assert "internal;" in auth and "proxy_pass http://mcp_gateway_auth/check;" in auth
+        # the check gets the header (the http level clears it for the servers) and no body
+        assert "proxy_set_header Authorization $http_authorization;" in auth
+        assert (
+            "proxy_set_header X-MCP-Route %s;" % entry["name"] in auth
+            and "proxy_pass_request_body off;" in auth
+        )
+    # a server-level `set` would run again in the check and after error_page
+    assert "        set $" not in conf
     # the token stays at the gateway; the server learns the client's name
     assert (
         'proxy_set_header Authorization "";' in conf and "proxy_set_header X-MCP-Client $mcp_client;" in conf
     )
-    # proxy_set_header in a location would drop the http-level ones: there is none
-    assert all("proxy_set_header" not in line for line in conf.splitlines() if "location" in line)
+    # proxy_set_header in a route would drop the http-level ones: there is none
+    assert all("proxy_set_header" not in line for line in conf.splitlines() if "/mcp {" in line)
     assert "add_header WWW-Authenticate $mcp_challenge always;" in conf
+    assert 'return 401 "a bearer token is required\\n"' in conf and "error_page 401 /_unauthorized;" in conf
+    assert "error_page 403 /_forbidden;" in conf and "error_page 500 =503 /_auth_unavailable;" in conf
     open_conf = st.gateway_conf(st.normalize(SERVERS), {"auth": "none"})
-    assert "mcp_client" not in open_conf and "gateway_clients" not in open_conf
+    assert (
+        "mcp_client" not in open_conf and "auth_request" not in open_conf and "gateway_auth" not in open_conf
+    )
     with pytest.raises(st.RegistryError, match="stack_gateway_auth: 'basic' is not one of bearer, none"):
         st.gateway_conf(st.normalize(SERVERS), {"auth": "basic"})
 
 
 def test_gateway_clients_map_lines_escape_and_refuse_what_could_break_nginx():
     token = "a" * 30 + ".+/~_-="
-    text = st.gateway_clients([{"name": "app", "token": token}], "f" * 64)
-    assert text.splitlines() == [
+    text = st.gateway_clients([{"name": "app", "token": token}, {"name": "rot", "secret": "s"}], "f" * 64)
+    assert text.splitlines() == [  # a client with a secret: the auth service reads it itself
         '"~^(?i:bearer) +%s$" app;' % ("a" * 30 + "\\.\\+/~_-="),
         '"~^(?i:bearer) +%s$" lambda_swarm;' % ("f" * 64),
     ]
@@ -210,19 +228,65 @@ def test_gateway_clients_map_lines_escape_and_refuse_what_could_break_nginx():
         ),
         (
             [{"name": "a", "token": "a" * 40}, {"name": "b", "token": "a" * 40}],
-            r"\[1\].token \(client b\): another",
+            r"\[1\] \(client b\): client a has the same token",
         ),
         (
             [{"name": "lambda_swarm", "token": "a" * 40}],
-            r"\[1\].name: 'lambda_swarm' is given twice \(lambda_swarm is",
+            r"\[0\].name: 'lambda_swarm' is given twice \(lambda_swarm is",
         ),
-        ([{"name": "a"}], r"\[0\]: give exactly the keys name and token"),
-        ([{"name": "a", "token": "a" * 40, "role": "x"}], r"give exactly the keys"),
+        ([{"name": "a"}], r"\[0\]: give a name and either token .* or secret"),
+        ([{"name": "a", "token": "a" * 40, "secret": "s"}], r"either token"),
+        ([{"name": "a", "token": "a" * 40, "role": "x"}], r"either token"),
+        ([{"name": "a", "token": "a" * 40, "servers": []}], r"\[0\].servers \(client a\): a non-empty list"),
+        ([{"name": "a", "token": "a" * 40, "servers": "ai_memory"}], r"\.servers"),
         ({"name": "a"}, r"must be a list"),
     ]
     for clients, message in bad:
         with pytest.raises(st.RegistryError, match=message):
             st.gateway_clients(clients, "f" * 64)
+    with pytest.raises(st.RegistryError, match="stack_gateway_check_token: a client has the same token"):
+        st.gateway_clients([{"name": "a", "token": "f" * 64}], "f" * 64)
+
+
+def test_gateway_clients_check_secrets_and_servers_when_given_and_never_show_a_token():
+    clients = [{"name": "rot", "secret": "tok"}, {"name": "lim", "token": "b" * 40, "servers": ["signer"]}]
+    assert st.gateway_clients(clients, None, ["tok"], ["signer", "ai_memory"])
+    with pytest.raises(st.RegistryError, match=r"\[0\].secret \(client rot\): 'tok' is not in secrets_list"):
+        st.gateway_clients(clients, None, ["other"])
+    with pytest.raises(
+        st.RegistryError,
+        match=r"\[1\].servers \(client lim\): no server signer in mcp_servers; known: ai_memory",
+    ):
+        st.gateway_clients(clients, None, None, ["ai_memory"])
+    # with the secrets' values: each is checked as a token, the trailing newline of a file ignored
+    assert st.gateway_clients(clients, None, {"tok": "c" * 40 + "\n"})
+    for value in ("short", "c" * 40 + " x", "b" * 40):
+        with pytest.raises(st.RegistryError) as raised:
+            st.gateway_clients(clients, None, {"tok": value})
+        assert value.strip() not in str(raised.value) or value == "short"
+        assert "client rot" in str(raised.value) or "client lim" in str(raised.value)
+
+
+def test_gateway_auth_conf_names_the_servers_each_client_may_call():
+    servers = st.normalize(SERVERS)
+    clients = [
+        {"name": "a.pp", "secret": "tok"},
+        {"name": "lim", "token": "b" * 40, "servers": ["signer", "vision"]},
+    ]
+    conf = st.gateway_auth_conf(clients, servers)
+    allowed = conf[conf.index("$mcp_allowed {") : conf.index("    }", conf.index("$mcp_allowed {"))]
+    assert allowed.splitlines()[1:] == [
+        "        default 0;",
+        '        "~^lambda_swarm/" 1;',  # the collection's checks call every server
+        '        "~^a\\.pp/" 1;',  # no servers: every one
+        '        "lim/signer" 1;',
+        '        "lim/vision" 1;',
+    ]
+    assert "include /tmp/gateway/clients.map;" in conf and "b" * 40 not in conf  # no token in a config
+    assert 'if ($mcp_client = "") { return 401; }' in conf and "if ($mcp_allowed = 0) { return 403; }" in conf
+    assert "add_header X-MCP-Client $mcp_client always;" in conf and "listen 8080;" in conf
+    with pytest.raises(st.RegistryError, match=r"\[1\].servers \(client lim\): no server nope"):
+        st.gateway_auth_conf([clients[0], dict(clients[1], servers=["nope"])], servers)
 
 
 def test_gateway_targets_carry_the_bearer_token_as_a_header():
@@ -338,21 +402,54 @@ def test_gateway_tls_is_forward_secret_and_quiet():
     assert 'Strict-Transport-Security "max-age=31536000" always' in conf
 
 
-def test_the_gateway_mounts_its_clients_secret_readable_by_nginx_only():
+def test_the_auth_service_mounts_the_clients_map_and_each_token_secret_current_and_previous():
     opts = copy.deepcopy(OPTS)
-    assert "gateway_clients" not in render(opts=opts)["secrets"]  # auth none: no secret
-    opts["gateway"]["clients_secret"] = "gateway_clients_0123456789ab"
     doc = render(opts=opts)
+    assert "gateway_clients" not in doc["secrets"] and "gateway_auth" not in doc["services"]  # auth none
+    opts["gateway"].update(
+        clients_secret="gateway_clients_0123456789ab",
+        auth_conf_file="/srv/gateway-auth.conf",
+        auth_config_name="gateway_auth_conf_abc",
+        clients=[{"name": "app", "secret": "app_token"}, {"name": "new", "secret": "new_token"},
+                 {"name": "inline", "token": "i" * 40}],
+    )  # fmt: skip
+    opts["secret_refs"] += [
+        {"name": "app_token", "versioned": "app_token_2", "previous": "app_token_1"},
+        {"name": "new_token", "versioned": "new_token_1", "previous": ""},
+    ]
+    doc = render(opts=opts)
+    assert "gateway_clients" not in str(doc["services"]["gateway"])  # the gateway holds no token
+    auth = doc["services"]["gateway_auth"]
+    assert auth["command"] == ["/usr/local/bin/gateway", "auth"] and auth["image"] == OPTS["gateway"]["image"]
+    assert auth["deploy"]["update_config"]["order"] == "start-first" and auth["deploy"]["replicas"] == 2
     assert doc["secrets"]["gateway_clients"] == {"external": True, "name": "gateway_clients_0123456789ab"}
-    mounted = {s["source"]: s for s in doc["services"]["gateway"]["secrets"]}
-    assert mounted["gateway_clients"] == {
-        "source": "gateway_clients", "target": "gateway_clients.map", "uid": "33", "gid": "33", "mode": 256,
-    }  # fmt: skip
+    assert doc["secrets"]["gateway_token_current_app"] == {"external": True, "name": "app_token_2"}
+    assert doc["secrets"]["gateway_token_previous_app"] == {"external": True, "name": "app_token_1"}
+    assert "gateway_token_previous_new" not in doc["secrets"]  # no previous version yet
+    mounted = {s["target"]: s for s in auth["secrets"]}
+    assert sorted(mounted) == [
+        "gateway_clients.map", "gateway_token.app", "gateway_token.new", "gateway_token_previous.app",
+    ]  # fmt: skip
+    assert all((m["uid"], m["gid"], m["mode"]) == ("33", "33", 256) for m in mounted.values())
+    assert doc["configs"]["gateway_auth_conf"] == {
+        "file": "/srv/gateway-auth.conf",
+        "name": "gateway_auth_conf_abc",
+    }
+    opts["gateway"]["clients"].append({"name": "ghost", "secret": "undeclared"})
+    with pytest.raises(st.RegistryError, match=r"\[3\].secret \(client ghost\): 'undeclared' is not in"):
+        render(opts=opts)
+
+
+def test_gateway_and_gateway_auth_are_reserved_server_names():
+    for name in ("gateway", "gateway_auth", "gateway-auth"):
+        with pytest.raises(st.RegistryError, match="is used twice or reserved"):
+            st.normalize([{"name": name, "path": "p", "module": "m", "port": 8100}])
 
 
 def test_gateway_rate_limit_per_client_and_access_log_without_tokens():
     conf = st.gateway_conf(st.normalize(SERVERS), {"rate_limit": 50})
-    assert "limit_req_zone $mcp_client zone=mcp_clients:1m rate=50r/s;" in conf
+    # keyed by the Authorization header: limit_req runs before the token check does
+    assert "limit_req_zone $http_authorization zone=mcp_clients:2m rate=50r/s;" in conf
     assert "limit_req_status 429;" in conf
     assert conf.count("limit_req zone=mcp_clients burst=100 nodelay;") == len(SERVERS)
     assert "access_log /dev/stdout mcp_clients;" in conf

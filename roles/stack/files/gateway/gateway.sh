@@ -4,11 +4,54 @@
 # /tmp/gateway/NAME.conf in that route's upstream; this script writes those files from
 # `getent ahostsv4 tasks.NAME` (one line per task address, passive failure marking per
 # replica) and reloads nginx (gracefully) when an address set changes.
+#
+# `gateway auth`: the gateway's auth service instead. It writes /tmp/gateway/clients.map,
+# the tokens it accepts, from the secrets it mounts: the clients map (inline tokens and the
+# collection's check token) and, per client whose token is a secrets_list entry,
+# gateway_token.CLIENT and gateway_token_previous.CLIENT. Then it runs nginx, which answers
+# the gateway's /check. A token file that holds no valid token is skipped, and the log names
+# the client, never the value.
 set -u
 conf=${GATEWAY_CONF:-/etc/nginx/nginx.conf}
 dir=/tmp/gateway
 interval=${GATEWAY_DNS_INTERVAL:-2}
+secrets=${GATEWAY_SECRETS:-/run/secrets}
 mkdir -p "$dir"
+
+# One map line per token file: "~^(?i:bearer) +TOKEN$" CLIENT; (. and + escaped).
+token_lines() {
+  local file client token escaped
+  for file in "$secrets"/gateway_token.* "$secrets"/gateway_token_previous.*; do
+    [ -f "$file" ] || continue
+    client=${file##*/}
+    client=${client#gateway_token.}
+    client=${client#gateway_token_previous.}
+    token=
+    IFS= read -r token <"$file" || [ -n "$token" ] || true
+    token=${token%$'\r'}
+    token=${token#"${token%%[![:space:]]*}"}
+    token=${token%"${token##*[![:space:]]}"}
+    if [[ ! $client =~ ^[a-z0-9][a-z0-9_.-]*$ ]] || [[ ! $token =~ ^[A-Za-z0-9._~+/-]+=*$ ]] \
+      || [ "${#token}" -lt 32 ] || [ "${#token}" -gt 200 ]; then
+      echo "gateway auth: ${file##*/} (client $client) holds no token of 32 to 200 characters of A-Z a-z 0-9 . _ ~ + / - (then =): skipped" >&2
+      continue
+    fi
+    escaped=${token//./\\.}
+    escaped=${escaped//+/\\+}
+    printf '"~^(?i:bearer) +%s$" %s;\n' "$escaped" "$client"
+  done
+}
+
+if [ "${1:-}" = auth ]; then
+  umask 077
+  {
+    if [ -f "$secrets/gateway_clients.map" ]; then cat "$secrets/gateway_clients.map"; fi
+    token_lines
+  } >"$dir/clients.map.new"
+  mv "$dir/clients.map.new" "$dir/clients.map"
+  echo "gateway auth: $(grep -c . "$dir/clients.map") tokens accepted"
+  exec nginx -g 'daemon off;'
+fi
 
 routes() { sed -n 's/^ *# route \([a-z0-9_-]*\) \([0-9]*\)$/\1 \2/p' "$conf"; }
 
