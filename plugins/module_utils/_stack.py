@@ -341,6 +341,15 @@ def service(entry: Mapping[str, Any], opts: Mapping[str, Any]) -> Dict[str, Any]
     return svc
 
 
+def _auth_replicas(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RegistryError(
+            "stack_gateway_auth_replicas: %r; give a whole number of 1 or more (2, the default, keeps "
+            "every call answered while one task updates)" % (value,)
+        )
+    return value
+
+
 def gateway_auth_service(
     gateway: Mapping[str, Any],
     opts: Mapping[str, Any],
@@ -380,10 +389,12 @@ def gateway_auth_service(
         "configs": [{"source": "gateway_auth_conf", "target": "/etc/nginx/nginx.conf", "mode": 292}],
         "secrets": mounts,
         "healthcheck": _healthz("http://127.0.0.1:%d/healthz" % GATEWAY_AUTH_PORT),
+        # SIGQUIT: nginx finishes the checks in flight before it stops
+        "stop_signal": "SIGQUIT",
         "stop_grace_period": "10s",
         "deploy": {
             "mode": "replicated",
-            "replicas": int(gateway.get("auth_replicas", 2)),
+            "replicas": _auth_replicas(gateway.get("auth_replicas", 2)),
             # start-first, as the servers: the gateway's next-upstream retry and its DNS
             # refresh carry every call across the roll
             **_rolling(opts),
@@ -569,9 +580,11 @@ def gateway_client_entries(
         else:
             secret = str(entry["secret"])
             if known_secrets is not None and secret not in known_secrets:
+                # the given text is not shown: it may be a token put where a name belongs
                 raise RegistryError(
-                    "%s.secret (client %s): %r is not in secrets_list; declare it there (its value is "
-                    "the token), or give the token itself as token" % (where, name, secret)
+                    "%s.secret (client %s): names no secrets_list entry (declared: %s); give the name "
+                    "of the entry whose value is the token, or the token itself as token"
+                    % (where, name, ", ".join(sorted(known_secrets)) or "none")
                 )
             item["secret"] = secret
             if values is not None:
@@ -640,7 +653,7 @@ def gateway_auth_conf(clients: Any, servers: Iterable[Mapping[str, Any]]) -> str
     """nginx.conf of the gateway's auth service: the gateway asks it, for each call, whether
     the Authorization header holds a token it accepts (204 with X-MCP-Client: the client's
     name; 401) and whether that client may call the server the call is for (header
-    X-MCP-Route; 403). The tokens are in /tmp/gateway/clients.map, which the service's entry
+    X-MCP-Route; 403). The tokens are in /dev/shm/clients.map (memory only), which the service's entry
     point writes at start from the secrets it mounts. Nothing here is secret."""
     names = sorted(s["name"] for s in servers)
     entries = gateway_client_entries(clients, None, names)
@@ -663,7 +676,7 @@ def gateway_auth_conf(clients: Any, servers: Iterable[Mapping[str, Any]]) -> str
         "    # the client's name per accepted Authorization header",
         "    map $http_authorization $mcp_client {",
         '        default "";',
-        "        include /tmp/gateway/clients.map;",
+        "        include /dev/shm/clients.map;",
         "    }",
         "    # which client may call which server (X-MCP-Route: the route the gateway checks)",
         '    map "$mcp_client/$http_x_mcp_route" $mcp_allowed {',
@@ -729,18 +742,19 @@ def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[st
             % GATEWAY_AUTH_SERVICE,
             "    # Authorization header, or refuses it; the token never reaches a server, the",
             "    # client's name does. The gateway holds no token.",
-            "    map $mcp_client $mcp_challenge {",
-            '        "" \'Bearer realm="mcp"\';',
-            '        default "";',
-            "    }",
             '    proxy_set_header Authorization "";',
             "    proxy_set_header X-MCP-Client $mcp_client;",
         ]
         if rate:
             lines += [
-                "    # each token's requests per second on this gateway (a burst of twice that first);",
-                "    # counted before the token is checked, so a flood of wrong tokens is limited too",
-                "    limit_req_zone $http_authorization zone=mcp_clients:2m rate=%dr/s;" % rate,
+                "    # requests per second on this gateway (a burst of twice that first), counted",
+                "    # before the token is checked: per token for a bearer header (the scheme in any",
+                "    # case, any spacing, as the check reads it), per address without one",
+                "    map $http_authorization $mcp_rate_key {",
+                '        "~^(?i:bearer) +(\\S+)$" $1;',
+                "        default $binary_remote_addr;",
+                "    }",
+                "    limit_req_zone $mcp_rate_key zone=mcp_clients:4m rate=%dr/s;" % rate,
                 "    limit_req_status 429;",
             ]
     lines += [
@@ -779,7 +793,6 @@ def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[st
     ]
     if auth:
         lines += [
-            "        add_header WWW-Authenticate $mcp_challenge always;  # to callers without a valid token",
             "        error_page 401 /_unauthorized;",
             "        error_page 403 /_forbidden;",
             "        error_page 500 =503 /_auth_unavailable;",
@@ -801,9 +814,17 @@ def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[st
                 "        }",
             ]
         lines += [
+            "        # the challenge goes with a 401 only (an add_header here replaces the server's)",
+            "        location = /_unauthorized {",
+            "            internal;",
+            '            add_header Strict-Transport-Security "max-age=31536000" always;',
+            "            add_header WWW-Authenticate 'Bearer realm=\"mcp\"' always;",
+            '            default_type text/plain; return 401 "a bearer token is required\\n";',
+            "        }",
+        ]
+        lines += [
             '        location = /%s { internal; default_type text/plain; return %d "%s\\n"; }' % answer
             for answer in (
-                ("_unauthorized", 401, "a bearer token is required"),
                 ("_forbidden", 403, "this client may not call this server"),
                 ("_auth_unavailable", 503, "the token check is unavailable"),
             )

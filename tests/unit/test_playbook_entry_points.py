@@ -22,12 +22,10 @@ OWNED = {
 }
 # file -> module -> count of direct calls still to move into role entry points
 KNOWN = {
-    "playbooks/drain.yml": {"community.docker.docker_node": 1},
     "playbooks/recover_quorum.yml": {"community.docker.docker_swarm": 1},
     "playbooks/remediate.yml": {"community.docker.docker_swarm": 1, "community.docker.docker_node": 1},
     "playbooks/restore.yml": {"community.docker.docker_swarm": 4},
     "playbooks/teardown.yml": {"community.docker.docker_swarm": 1},
-    "playbooks/upgrade.yml": {"community.docker.docker_node": 2},
 }
 
 

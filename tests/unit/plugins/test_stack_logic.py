@@ -194,7 +194,12 @@ def test_gateway_conf_asks_its_auth_service_about_every_call_by_default():
     )
     # proxy_set_header in a route would drop the http-level ones: there is none
     assert all("proxy_set_header" not in line for line in conf.splitlines() if "/mcp {" in line)
-    assert "add_header WWW-Authenticate $mcp_challenge always;" in conf
+    # the challenge goes with a 401 only, HSTS with it (a location's add_header replaces the server's)
+    unauthorized = conf[conf.index("location = /_unauthorized {") :]
+    unauthorized = unauthorized[: unauthorized.index("        }")]
+    assert "add_header WWW-Authenticate 'Bearer realm=\"mcp\"' always;" in unauthorized
+    assert "Strict-Transport-Security" in unauthorized
+    assert conf.count("WWW-Authenticate") == 1
     assert 'return 401 "a bearer token is required\\n"' in conf and "error_page 401 /_unauthorized;" in conf
     assert "error_page 403 /_forbidden;" in conf and "error_page 500 =503 /_auth_unavailable;" in conf
     open_conf = st.gateway_conf(st.normalize(SERVERS), {"auth": "none"})
@@ -251,8 +256,15 @@ def test_gateway_clients_map_lines_escape_and_refuse_what_could_break_nginx():
 def test_gateway_clients_check_secrets_and_servers_when_given_and_never_show_a_token():
     clients = [{"name": "rot", "secret": "tok"}, {"name": "lim", "token": "b" * 40, "servers": ["signer"]}]
     assert st.gateway_clients(clients, None, ["tok"], ["signer", "ai_memory"])
-    with pytest.raises(st.RegistryError, match=r"\[0\].secret \(client rot\): 'tok' is not in secrets_list"):
+    with pytest.raises(
+        st.RegistryError,
+        match=r"\[0\].secret \(client rot\): names no secrets_list entry \(declared: other\)",
+    ):
         st.gateway_clients(clients, None, ["other"])
+    # a token put where a name belongs is not shown
+    with pytest.raises(st.RegistryError) as raised:
+        st.gateway_clients([{"name": "rot", "secret": "t" * 40}], None, ["other"])
+    assert "t" * 40 not in str(raised.value)
     with pytest.raises(
         st.RegistryError,
         match=r"\[1\].servers \(client lim\): no server signer in mcp_servers; known: ai_memory",
@@ -282,7 +294,7 @@ def test_gateway_auth_conf_names_the_servers_each_client_may_call():
         '        "lim/signer" 1;',
         '        "lim/vision" 1;',
     ]
-    assert "include /tmp/gateway/clients.map;" in conf and "b" * 40 not in conf  # no token in a config
+    assert "include /dev/shm/clients.map;" in conf and "b" * 40 not in conf  # no token in a config or on disk
     assert 'if ($mcp_client = "") { return 401; }' in conf and "if ($mcp_allowed = 0) { return 403; }" in conf
     assert "add_header X-MCP-Client $mcp_client always;" in conf and "listen 8080;" in conf
     with pytest.raises(st.RegistryError, match=r"\[1\].servers \(client lim\): no server nope"):
@@ -436,8 +448,14 @@ def test_the_auth_service_mounts_the_clients_map_and_each_token_secret_current_a
         "name": "gateway_auth_conf_abc",
     }
     opts["gateway"]["clients"].append({"name": "ghost", "secret": "undeclared"})
-    with pytest.raises(st.RegistryError, match=r"\[3\].secret \(client ghost\): 'undeclared' is not in"):
+    with pytest.raises(st.RegistryError, match=r"\[3\].secret \(client ghost\): names no secrets_list entry"):
         render(opts=opts)
+    opts["gateway"]["clients"].pop()
+    assert auth["stop_signal"] == "SIGQUIT"  # nginx finishes the checks in flight
+    for bad in (0, -1, "2", True):
+        opts["gateway"]["auth_replicas"] = bad
+        with pytest.raises(st.RegistryError, match=r"stack_gateway_auth_replicas: .*1 or more"):
+            render(opts=opts)
 
 
 def test_gateway_and_gateway_auth_are_reserved_server_names():
@@ -448,8 +466,12 @@ def test_gateway_and_gateway_auth_are_reserved_server_names():
 
 def test_gateway_rate_limit_per_client_and_access_log_without_tokens():
     conf = st.gateway_conf(st.normalize(SERVERS), {"rate_limit": 50})
-    # keyed by the Authorization header: limit_req runs before the token check does
-    assert "limit_req_zone $http_authorization zone=mcp_clients:2m rate=50r/s;" in conf
+    # counted before the token check: per token as the check reads it (any case and spacing of
+    # the scheme), per address without a bearer header
+    assert "limit_req_zone $mcp_rate_key zone=mcp_clients:4m rate=50r/s;" in conf
+    rate_map = conf[conf.index("map $http_authorization $mcp_rate_key {") :]
+    rate_map = rate_map[: rate_map.index("    }")]
+    assert '"~^(?i:bearer) +(\\S+)$" $1;' in rate_map and "default $binary_remote_addr;" in rate_map
     assert "limit_req_status 429;" in conf
     assert conf.count("limit_req zone=mcp_clients burst=100 nodelay;") == len(SERVERS)
     assert "access_log /dev/stdout mcp_clients;" in conf

@@ -5,30 +5,32 @@
 # `getent ahostsv4 tasks.NAME` (one line per task address, passive failure marking per
 # replica) and reloads nginx (gracefully) when an address set changes.
 #
-# `gateway auth`: the gateway's auth service instead. It writes /tmp/gateway/clients.map,
-# the tokens it accepts, from the secrets it mounts: the clients map (inline tokens and the
-# collection's check token) and, per client whose token is a secrets_list entry,
-# gateway_token.CLIENT and gateway_token_previous.CLIENT. Then it runs nginx, which answers
-# the gateway's /check. A token file that holds no valid token is skipped, and the log names
-# the client, never the value.
+# `gateway auth`: the gateway's auth service instead. It writes $GATEWAY_MAP (default
+# /dev/shm/clients.map: memory only, gone with the container), the tokens it accepts, from
+# the secrets it mounts: the clients map (inline tokens and the collection's check token)
+# and, per client whose token is a secrets_list entry, gateway_token.CLIENT and
+# gateway_token_previous.CLIENT. Then it runs nginx, which answers the gateway's /check. A
+# token file that holds no valid token is skipped, and the log names the client, never the
+# value.
 set -u
 conf=${GATEWAY_CONF:-/etc/nginx/nginx.conf}
 dir=/tmp/gateway
 interval=${GATEWAY_DNS_INTERVAL:-2}
 secrets=${GATEWAY_SECRETS:-/run/secrets}
+map=${GATEWAY_MAP:-/dev/shm/clients.map}
 mkdir -p "$dir"
 
-# One map line per token file: "~^(?i:bearer) +TOKEN$" CLIENT; (. and + escaped).
+# One map line per token file: "~^(?i:bearer) +TOKEN$" CLIENT; (. and + escaped). The value
+# is the whole file, blanks around it trimmed (as the controller checks it).
 token_lines() {
   local file client token escaped
   for file in "$secrets"/gateway_token.* "$secrets"/gateway_token_previous.*; do
     [ -f "$file" ] || continue
-    client=${file##*/}
-    client=${client#gateway_token.}
-    client=${client#gateway_token_previous.}
-    token=
-    IFS= read -r token <"$file" || [ -n "$token" ] || true
-    token=${token%$'\r'}
+    case ${file##*/} in
+      gateway_token_previous.*) client=${file##*/gateway_token_previous.} ;;
+      *) client=${file##*/gateway_token.} ;;
+    esac
+    token=$(<"$file")
     token=${token#"${token%%[![:space:]]*}"}
     token=${token%"${token##*[![:space:]]}"}
     if [[ ! $client =~ ^[a-z0-9][a-z0-9_.-]*$ ]] || [[ ! $token =~ ^[A-Za-z0-9._~+/-]+=*$ ]] \
@@ -47,9 +49,9 @@ if [ "${1:-}" = auth ]; then
   {
     if [ -f "$secrets/gateway_clients.map" ]; then cat "$secrets/gateway_clients.map"; fi
     token_lines
-  } >"$dir/clients.map.new"
-  mv "$dir/clients.map.new" "$dir/clients.map"
-  echo "gateway auth: $(grep -c . "$dir/clients.map") tokens accepted"
+  } >"$map.new"
+  mv "$map.new" "$map"
+  echo "gateway auth: $(grep -c . "$map") tokens accepted"
   exec nginx -g 'daemon off;'
 fi
 
