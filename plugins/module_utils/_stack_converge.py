@@ -18,7 +18,7 @@ __metaclass__ = type
 import calendar
 import re
 import time
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Sequence
 
 FAILED_UPDATE = ("rollback_started", "rollback_paused", "rollback_completed")
 TERMINAL_BAD = ("failed", "rejected", "orphaned")
@@ -27,6 +27,12 @@ TERMINAL_BAD = ("failed", "rejected", "orphaned")
 CRASH_LOOP = 3
 # Swarm's scheduler, when no node has the generic resources a task reserves
 INSUFFICIENT = re.compile(r"insufficient resources on \d+ node", re.IGNORECASE)
+# a task its node was given but has not begun to prepare: after STUCK_AFTER seconds, the
+# node's engine no longer works its assignments (seen on 20.10 after a restore: every task
+# given to one worker stayed `assigned` while the node was `ready`); a slow pull is
+# `preparing`, not this
+STUCK_STATES = ("assigned", "accepted")
+STUCK_AFTER = 90
 # task states in which a task holds the generic resources assigned to it
 HOLDING = ("assigned", "accepted", "preparing", "ready", "starting", "running")
 
@@ -152,6 +158,45 @@ def service_state(
             elif pending:
                 out["reason"] += "; %s" % task_errors(pending, limit=2)
     return out
+
+
+def stuck_tasks(
+    tasks: Iterable[Mapping[str, Any]], now: float, after: float = STUCK_AFTER
+) -> List[Dict[str, Any]]:
+    """[{id, node, state, seconds}] of the tasks that should run but have stayed `assigned`
+    or `accepted` (given to a node that has not begun to prepare them) for ``after``
+    seconds or more, oldest first; ``node`` is the node's ID."""
+    out = []
+    for task in tasks:
+        status = task.get("Status") or {}
+        since = parse_time(status.get("Timestamp"))
+        waiting = task.get("DesiredState") == "running" and status.get("State") in STUCK_STATES
+        if waiting and since and now - since >= after:
+            out.append(
+                {
+                    "id": (task.get("ID") or "?")[:12],
+                    "node": task.get("NodeID") or "",
+                    "state": status.get("State"),
+                    "seconds": int(now - since),
+                }
+            )
+    return sorted(out, key=lambda t: -t["seconds"])
+
+
+def stuck_report(stuck: Sequence[Mapping[str, Any]], hostnames: Mapping[str, str]) -> str:
+    """One sentence on the stuck tasks, per node (by hostname when known), with the fix."""
+    by_node: Dict[str, List[Mapping[str, Any]]] = {}
+    for task in stuck:
+        by_node.setdefault(hostnames.get(task["node"]) or task["node"][:12] or "no node", []).append(task)
+    parts = [
+        "%s (%d task(s), the oldest %s for %d s)" % (node, len(tasks), tasks[0]["state"], tasks[0]["seconds"])
+        for node, tasks in sorted(by_node.items())
+    ]
+    return (
+        "tasks given to a node that has not started them: %s; that node's engine no longer works "
+        "its tasks: restart it (systemctl restart docker there, or playbooks/remediate.yml -l NODE)"
+        % "; ".join(parts)
+    )
 
 
 def task_errors(tasks: Iterable[Mapping[str, Any]], limit: int = 5) -> str:

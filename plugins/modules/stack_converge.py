@@ -108,6 +108,16 @@ surplus:
   returned: failure, when the surplus ended the wait
   type: list
   elements: str
+stuck:
+  description:
+    - On a timeout, the tasks that should run but have stayed C(assigned) or C(accepted) for
+      90 s or more (given to a node that has not begun to prepare them), oldest first. The
+      message names their nodes by hostname: such a node's engine no longer works its tasks
+      and needs a restart.
+  returned: failure, when the wait timed out
+  type: list
+  elements: dict
+  sample: [{id: t5e7124xlf9i, node: bbaec58097c5, state: assigned, seconds: 240}]
 logs:
   description: Last log lines of each failing service (on failure).
   returned: failure
@@ -125,6 +135,8 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api im
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack_converge import (
     node_free,
     stack_state,
+    stuck_report,
+    stuck_tasks,
     surplus_services,
     task_errors,
     waiting_for_resources,
@@ -143,6 +155,29 @@ def cluster_free(api):
     nodes = api.get("/nodes")
     running = api.get("/tasks", filters=api.filters(**{"desired-state": "running"}))
     return node_free(nodes, running)
+
+
+def fail_timeout(module, api, state, tasks, waited):
+    """The wait's end: what each service lacks, and the nodes that never started their tasks."""
+    p = module.params
+    lacking = ["%s: %s" % (s["name"], s["reason"]) for s in state["services"] if not s["done"]]
+    stuck = stuck_tasks(tasks, time.time())
+    extra = ""
+    if stuck:
+        try:
+            hostnames = dict(
+                (n.get("ID"), (n.get("Description") or {}).get("Hostname")) for n in api.get("/nodes")
+            )
+        except (DockerAPIError, OSError):
+            hostnames = {}
+        extra = ". " + stuck_report(stuck, hostnames)
+    module.fail_json(
+        msg="stack_converge: %s not converged after %ds: %s%s"
+        % (p["stack"], p["timeout"], "; ".join(lacking), extra),
+        services=state["services"],
+        seconds=waited,
+        stuck=stuck,
+    )
 
 
 def main():
@@ -214,13 +249,7 @@ def main():
                 surplus=stuck,
             )
         if waited >= p["timeout"]:
-            lacking = ["%s: %s" % (s["name"], s["reason"]) for s in state["services"] if not s["done"]]
-            module.fail_json(
-                msg="stack_converge: %s not converged after %ds: %s"
-                % (p["stack"], p["timeout"], "; ".join(lacking)),
-                services=state["services"],
-                seconds=waited,
-            )
+            fail_timeout(module, api, state, tasks, waited)
         time.sleep(p["interval"])
 
 

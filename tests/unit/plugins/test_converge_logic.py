@@ -289,3 +289,31 @@ def test_managers_whose_swarm_rejects_gpu_tasks_are_named_when_a_node_has_gpus()
         "kinds": ["NVIDIA-GPU", "VRAM"],
         "old_managers": [],
     }
+
+
+def test_tasks_given_to_a_node_that_never_starts_them_are_stuck_after_90_s():
+    now = cv.parse_time("2026-12-03T19:22:00Z")
+
+    def task(i, state, at, desired="running", node="w2"):
+        return {"ID": "task%d" % i, "NodeID": node, "DesiredState": desired,
+                "Status": {"State": state, "Timestamp": at}}  # fmt: skip
+
+    tasks = [
+        task(1, "assigned", "2026-12-03T19:12:00Z"),  # 600 s: stuck
+        task(2, "accepted", "2026-12-03T19:20:00Z"),  # 120 s: stuck
+        task(3, "assigned", "2026-12-03T19:21:00Z"),  # 60 s: not yet
+        task(4, "preparing", "2026-12-03T19:00:00Z"),  # a slow pull: not this
+        task(5, "assigned", "2026-12-03T19:00:00Z", desired="shutdown"),  # on its way out
+        task(6, "running", "2026-12-03T19:00:00Z", node="w1"),
+    ]
+    stuck = cv.stuck_tasks(tasks, now)
+    assert [(t["id"], t["state"], t["seconds"]) for t in stuck] == [
+        ("task1", "assigned", 600),
+        ("task2", "accepted", 120),
+    ]
+    report = cv.stuck_report(stuck, {"w2": "lswarm-w2"})
+    assert "lswarm-w2 (2 task(s), the oldest assigned for 600 s)" in report
+    assert "restart it" in report and "remediate.yml -l NODE" in report
+    assert "unknown-node" in cv.stuck_report(
+        [{"id": "x", "node": "unknown-node", "state": "assigned", "seconds": 91}], {}
+    )

@@ -62,3 +62,20 @@ def test_converged_stack_exits_unchanged(monkeypatch):
         run(monkeypatch, engine(2, ["n1", "n2"]))
     assert done.value.args[0]["changed"] is False
     assert done.value.args[0]["services"][0]["running"] == 2
+
+
+def test_a_timeout_names_the_node_that_never_started_its_tasks(monkeypatch):
+    api = engine(1, [])
+    stuck = {"ID": "t9", "ServiceID": "s1", "NodeID": "n2", "DesiredState": "running",
+             "Status": {"State": "assigned", "Timestamp": "2026-12-02T19:44:00Z"}, "Spec": {"ContainerSpec": SPEC}}  # fmt: skip
+    nodes = [{"ID": "n2", "Description": {"Hostname": "lab-w2"}}]
+
+    class WithNodes(api):
+        def get(self, path, filters=None):
+            return {"/services": super().get("/services"), "/tasks": [stuck], "/nodes": nodes}[path]
+
+    with pytest.raises(Fail) as failed:
+        run(monkeypatch, WithNodes, timeout=0)
+    out = failed.value.args[0]
+    assert "not converged" in out["msg"] and "lab-w2 (1 task(s), the oldest assigned for" in out["msg"]
+    assert out["stuck"][0]["id"] == "t9" and out["stuck"][0]["node"] == "n2"
