@@ -749,7 +749,8 @@ def gateway_conf(servers: Iterable[Mapping[str, Any]], opts: Optional[Mapping[st
             lines += [
                 "    # requests per second on this gateway (a burst of twice that first), counted",
                 "    # before the token is checked: per token for a bearer header (the scheme in any",
-                "    # case, any spacing, as the check reads it), per address without one",
+                "    # case, any spacing, as the check reads it), per address without one. Not per",
+                "    # address for all: behind Swarm's ingress every caller has the ingress's address",
                 "    map $http_authorization $mcp_rate_key {",
                 '        "~^(?i:bearer) +(\\S+)$" $1;',
                 "        default $binary_remote_addr;",

@@ -112,7 +112,7 @@ stuck:
   description:
     - On a timeout, the tasks that should run but have stayed C(assigned) or C(accepted) for
       90 s or more (given to a node that has not begun to prepare them), oldest first. The
-      message names their nodes by hostname: such a node's engine no longer works its tasks
+      message names their nodes by hostname; such a node's engine no longer works its tasks
       and needs a restart.
   returned: failure, when the wait timed out
   type: list

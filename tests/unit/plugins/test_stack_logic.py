@@ -469,6 +469,7 @@ def test_gateway_rate_limit_per_client_and_access_log_without_tokens():
     # counted before the token check: per token as the check reads it (any case and spacing of
     # the scheme), per address without a bearer header
     assert "limit_req_zone $mcp_rate_key zone=mcp_clients:4m rate=50r/s;" in conf
+    assert "mcp_addresses" not in conf  # behind the ingress every caller has one address
     rate_map = conf[conf.index("map $http_authorization $mcp_rate_key {") :]
     rate_map = rate_map[: rate_map.index("    }")]
     assert '"~^(?i:bearer) +(\\S+)$" $1;' in rate_map and "default $binary_remote_addr;" in rate_map
