@@ -1,6 +1,10 @@
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sophia.lambda_swarm.plugins.filter.backup import backup_checksums, backup_retention
+from ansible_collections.sophia.lambda_swarm.plugins.filter.backup import (
+    backup_checksums,
+    backup_retention,
+    backup_swarm_source,
+)
 
 ROOT = "/s/backups"
 
@@ -66,3 +70,54 @@ def test_retention_leaves_newer_leftovers_other_names_and_a_partial_with_a_manif
 def test_retention_refuses_a_keep_below_one(keep):
     with pytest.raises(AnsibleFilterError, match="backup_keep"):
         backup_retention([], [], keep, "20261205T000000Z")
+
+
+# backup_swarm_source: the filter reads node names from hostvars, the choice is
+# module_utils/_backup.py's (tested there table by table)
+def _manager(hostname, leader=None, reach="reachable"):
+    status = {"Reachability": reach}
+    if leader is not None:
+        status["Leader"] = leader
+    return {"Description": {"Hostname": hostname}, "Spec": {"Role": "manager"}, "ManagerStatus": status}
+
+
+NODES = [_manager("node-1", leader=True), _manager("node-2"), _manager("node-3")]
+HOSTVARS = {
+    "m1": {"ansible_facts": {"nodename": "node-1"}},
+    "m2": {"ansible_facts": {"nodename": "node-2"}},
+    "m3": {"ansible_facts": {"nodename": "node-3"}},
+    "nofacts": {"ansible_facts": {}},
+    "node-3": {},
+}
+
+
+@pytest.mark.parametrize(
+    ("hosts", "wanted", "manager"),
+    [
+        (["m1", "m2", "m3"], "", "m2"),
+        # the wanted inventory name is matched by its node name
+        (["m1", "m2", "m3"], "m3", "m3"),
+        # a wanted name that is no inventory host is taken as a node name
+        (["m1", "m2", "m3"], "node-2", "m2"),
+        # a wanted host without facts counts by its inventory name (no node is called that)
+        (["m1", "m2", "m3"], "nofacts", ""),
+        # a play host without facts counts by its inventory name
+        (["m1", "node-3"], "", "node-3"),
+        (["m1"], "", ""),
+    ],
+)
+def test_swarm_source_reads_node_names_from_hostvars(hosts, wanted, manager):
+    assert backup_swarm_source(NODES, hosts, HOSTVARS, wanted)["manager"] == manager
+
+
+def test_swarm_source_returns_the_node_name_and_the_margin():
+    assert backup_swarm_source(NODES, ["m1", "m2", "m3"], HOSTVARS) == {
+        "manager": "m2",
+        "hostname": "node-2",
+        "margin_ok": True,
+    }
+
+
+def test_swarm_source_refuses_what_is_not_a_node_list():
+    with pytest.raises(AnsibleFilterError, match="docker_node_info"):
+        backup_swarm_source({"nodes": NODES}, ["m1"], HOSTVARS)
