@@ -2,7 +2,7 @@
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the swarm role: a node's swarm address (logic in module_utils/_swarm_address.py)
-and the node names of the inventory's hosts (module_utils/_swarm_plan.py)."""
+the node names of the inventory's hosts and one node's label changes (module_utils/_swarm_plan.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_address import swarm_address as _rule
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_plan import node_names
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_plan import node_names, node_update
 
 
 def swarm_address(
@@ -61,10 +61,16 @@ def swarm_node_names(hostvars, managers, workers):
     return node_names(hostvars, managers or [], workers or [])
 
 
+def swarm_node_update(nodes, hostname, labels):
+    """One node's live entry id and the label changes that make it follow ``labels``."""
+    return node_update(nodes or [], hostname or "", labels or {})
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "swarm_address": swarm_address,
             "swarm_addresses": swarm_addresses,
             "swarm_node_names": swarm_node_names,
+            "swarm_node_update": swarm_node_update,
         }

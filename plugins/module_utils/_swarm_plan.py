@@ -168,6 +168,24 @@ def label_changes(
     return changed, remove
 
 
+def node_update(
+    raw_nodes: Iterable[Mapping[str, Any]], hostname: str, labels: Mapping[str, Any]
+) -> Dict[str, Any]:
+    """What to change on one node so its labels follow ``labels`` (:func:`label_changes`):
+    {"id" (of its live entry, :func:`live_by_hostname`; "" when the swarm does not list it),
+    "set", "remove", "role", "availability" (as the swarm has them now)}."""
+    entry = live_by_hostname(raw_nodes).get(hostname) or {}
+    spec = entry.get("Spec") or {}
+    changed, remove = label_changes(spec.get("Labels") or {}, labels or {})
+    return {
+        "id": entry.get("ID") or "",
+        "set": changed,
+        "remove": remove,
+        "role": spec.get("Role", ""),
+        "availability": spec.get("Availability", ""),
+    }
+
+
 def node_names(
     hostvars: Mapping[str, Any], managers: Iterable[str], workers: Iterable[str]
 ) -> Dict[str, List[str]]:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: swarm_plan
-short_description: A quorum-safe plan that makes swarm membership and labels equal to the inventory
+short_description: A quorum-safe plan that makes swarm membership equal to the inventory
 version_added: 0.1.0
 description:
   - From the swarm's nodes (as C(community.docker.docker_node_info) returns them) and the
@@ -20,8 +20,8 @@ description:
     leave the reachable managers short of a majority, with the reason.
   - Nodes that are down and no longer in the inventory are demoted (if managers) and removed;
     nodes that are up but not in the inventory are left alone and reported.
-  - Also computes the label changes per node; the role's own keys are recorded in the label
-    C(io.sophia.lambda_swarm.labels), so only labels it set earlier are removed.
+  - Labels are not its concern; the filter P(sophia.lambda_swarm.swarm_node_update#filter)
+    computes a node's label changes (the swarm role's entry point C(node)).
   - Changes nothing itself; the role applies the steps.
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
@@ -51,10 +51,6 @@ options:
     type: list
     elements: str
     default: []
-  labels:
-    description: Desired labels per hostname.
-    type: dict
-    default: {}
 """
 
 EXAMPLES = r"""
@@ -78,10 +74,6 @@ unmanaged:
   returned: success
   type: list
   elements: str
-labels:
-  description: Per hostname, the live node's C(id), C(set) (labels to set) and C(remove) (keys to drop).
-  returned: success
-  type: dict
 quorum:
   description: C(managers) and C(reachable) managers now.
   returned: always
@@ -91,8 +83,6 @@ quorum:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_plan import (
     PlanRefused,
-    label_changes,
-    live_by_hostname,
     normalize,
     plan,
     unmanaged,
@@ -106,7 +96,6 @@ def main():
             managers=dict(type="list", elements="str", required=True),
             workers=dict(type="list", elements="str", default=[]),
             unresolved=dict(type="list", elements="str", default=[]),
-            labels=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
@@ -118,18 +107,10 @@ def main():
         steps = plan(nodes, p["managers"], p["workers"], p["unresolved"])
     except PlanRefused as exc:
         module.fail_json(msg="Refusing to change the swarm: %s." % exc, quorum=quorum)
-    labels = {}
-    live = live_by_hostname(p["nodes"])
-    for hostname, desired in p["labels"].items():
-        if hostname in live:
-            current = (live[hostname].get("Spec") or {}).get("Labels") or {}
-            changed, remove = label_changes(current, desired or {})
-            labels[hostname] = {"id": live[hostname].get("ID"), "set": changed, "remove": remove}
     module.exit_json(
         changed=False,
         steps=steps,
         unmanaged=unmanaged(nodes, p["managers"], p["workers"]),
-        labels=labels,
         quorum=quorum,
     )
 

@@ -1,7 +1,7 @@
 """The quorum-safe reconcile plan, table by table."""
 
 import pytest
-from ansible_collections.sophia.lambda_swarm.plugins.filter.swarm import swarm_node_names
+from ansible_collections.sophia.lambda_swarm.plugins.filter.swarm import swarm_node_names, swarm_node_update
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _swarm_plan as sp
 
 
@@ -132,3 +132,67 @@ def test_node_names_from_the_role_fact_then_the_facts_and_the_unresolved_by_inve
         "unresolved": ["w1"],
     }
     assert swarm_node_names(hostvars, None, None) == {"managers": [], "workers": [], "unresolved": []}
+
+
+def _raw(node_id, hostname, state, created, labels=None, role="worker", availability="active"):
+    return {
+        "ID": node_id,
+        "CreatedAt": created,
+        "Description": {"Hostname": hostname},
+        "Status": {"State": state},
+        "Spec": {"Role": role, "Availability": availability, "Labels": labels or {}},
+    }
+
+
+@pytest.mark.parametrize(
+    "nodes, hostname, labels, expected",
+    [
+        # not listed at all: no id, every wanted label (and the owner key) to set
+        (
+            [],
+            "w1",
+            {"cloud": "lab"},
+            {
+                "id": "",
+                "set": {"cloud": "lab", "io.sophia.lambda_swarm.labels": "cloud"},
+                "remove": [],
+                "role": "",
+                "availability": "",
+            },
+        ),
+        # in line already: nothing to set or remove
+        (
+            [_raw("a", "w1", "ready", "1", {"cloud": "lab", "io.sophia.lambda_swarm.labels": "cloud"})],
+            "w1",
+            {"cloud": "lab"},
+            {"id": "a", "set": {}, "remove": [], "role": "worker", "availability": "active"},
+        ),
+        # the stale (down) entry of a rejoined node is never the one changed; a label the
+        # collection set earlier and no longer wants is removed, another's label kept
+        (
+            [
+                _raw("old", "w1", "down", "1"),
+                _raw(
+                    "new",
+                    "w1",
+                    "ready",
+                    "2",
+                    {"gpu.count": "2", "team": "x", "io.sophia.lambda_swarm.labels": "gpu.count"},
+                    "manager",
+                    "drain",
+                ),
+            ],
+            "w1",
+            {"cloud": "lab"},
+            {
+                "id": "new",
+                "set": {"cloud": "lab", "io.sophia.lambda_swarm.labels": "cloud"},
+                "remove": ["gpu.count"],
+                "role": "manager",
+                "availability": "drain",
+            },
+        ),
+    ],
+)
+def test_node_update(nodes, hostname, labels, expected):
+    assert swarm_node_update(nodes, hostname, labels) == expected
