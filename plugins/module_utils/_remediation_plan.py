@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping
 
 # the order fixes are applied in: each one needs the ones before it
 STEPS = ("engine", "restart", "leave", "join", "role", "labels", "availability", "disk")
@@ -42,7 +42,7 @@ def _broken_membership(diag: Mapping[str, Any], is_manager: bool) -> str:
 def plan(
     diag: Mapping[str, Any], is_manager: bool, availability: str = "active", threshold: int = 85
 ) -> List[Dict[str, str]]:
-    """[{"step", "why"}] in STEPS order. ``diag``: the keys playbooks/tasks/diagnose.yml sets."""
+    """[{"step", "why"}] in STEPS order. ``diag``: the swarm role's entry point diagnose (swarm_diagnosis)."""
     out = []
     engine_up = diag.get("engine") == "active"
     local = diag.get("swarm_local") or "unknown"
@@ -116,10 +116,3 @@ def plan(
             }
         )
     return sorted(out, key=lambda s: STEPS.index(s["step"]))
-
-
-def labels_missing(have: Optional[Mapping[str, Any]], want: Mapping[str, Any]) -> List[str]:
-    """The keys of ``want`` whose label the node lacks or holds with another value (labels are
-    strings on a node: a wanted 2 matches "2"), in ``want``'s order."""
-    have = have or {}
-    return [key for key, value in want.items() if have.get(key) != str(value)]

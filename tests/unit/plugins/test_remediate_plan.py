@@ -1,6 +1,5 @@
 """remediate.yml's plan: from one node's diagnosis to the ordered fixes."""
 
-from ansible_collections.sophia.lambda_swarm.plugins.filter.remediate import remediation_labels_missing
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._remediation_plan import STEPS, plan
 
 HEALTHY = {
@@ -138,10 +137,3 @@ def test_a_known_ready_id_is_healthy():
 
 def test_without_the_managers_list_nothing_is_concluded_from_the_id():
     assert plan(dict(HEALTHY, **dict(HALF, node_list_ok=False, node_state="ready")), False) == []
-
-
-def test_labels_missing_compares_as_node_labels_are_strings():
-    want = {"cloud": "lab", "gpu.count": 2, "mcp.data": "true"}
-    assert remediation_labels_missing({"cloud": "lab", "gpu.count": "2", "mcp.data": "true"}, want) == []
-    assert remediation_labels_missing({"cloud": "lambda", "gpu.count": "2"}, want) == ["cloud", "mcp.data"]
-    assert remediation_labels_missing(None, want) == ["cloud", "gpu.count", "mcp.data"]
