@@ -2,7 +2,8 @@
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to sophia.lambda_swarm: content-versioned Docker secret names and the plan that
-removes old versions. Pure functions, no Ansible import.
+removes old versions, and the `secrets_list` entries as the checks and the stack read them.
+Pure functions, no Ansible import.
 
 Docker secrets are immutable, so each value lives under ``<name>_<version>``. The version
 is a keyed hash (HMAC-SHA256 with a key only the controller holds) of the content: the
@@ -14,10 +15,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections.abc
 import hashlib
 import hmac
 import re
-from typing import Any, Container, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Union
+from typing import Any, Callable, Container, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Union
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # fullmatch: `$` would let a trailing newline in
 VERSION_LENGTH = 12
@@ -179,3 +181,60 @@ def plan(
         if older and secret["name"] not in remove:
             previous[base] = secret["name"]  # the newest wins: sorted oldest first
     return {"versions": versions, "previous": previous, "create": sorted(create), "remove": sorted(remove)}
+
+
+class SecretsListError(ValueError):
+    """A ``secrets_list`` that cannot be read: the message names the entry and the fix."""
+
+
+def without_values(
+    entries: Optional[Iterable[Any]], has_value: Optional[Callable[[Mapping[str, Any]], bool]] = None
+) -> List[Dict[str, Any]]:
+    """The ``secrets_list`` entries as the checks see them: every key but ``value``, and
+    ``has_value`` (whether the entry gives a value). The value itself is never read here:
+    ``has_value`` decides, by default whether the key is there (the caller may pass a test that
+    also tells a value that does not resolve). An entry that is not a mapping becomes
+    ``{"has_value": False}``, so the checks refuse it by its index."""
+    present = has_value or (lambda entry: "value" in entry)
+    out = []
+    for entry in entries or []:
+        if not isinstance(entry, collections.abc.Mapping):
+            out.append({"has_value": False})
+            continue
+        item = dict((key, entry[key]) for key in entry if key != "value")
+        item["has_value"] = bool(present(entry))
+        out.append(item)
+    return out
+
+
+def stack_refs(
+    entries: Optional[Iterable[Mapping[str, Any]]],
+    versions: Mapping[str, str],
+    previous: Optional[Mapping[str, str]] = None,
+) -> List[Dict[str, Any]]:
+    """What the stack role needs of each ``secrets_list`` entry: its current versioned name
+    (``versions``, from swarm_secrets), its previous one (``previous``; empty when none), how
+    containers see it (``target``, default the name; ``uid``, ``gid``, ``mode`` as strings,
+    default ``0``, ``0``, ``0400``) and the ``services`` that mount it (default none)."""
+    previous = previous or {}
+    out = []
+    for entry in entries or []:
+        name = entry["name"]
+        if name not in versions:
+            raise SecretsListError(
+                "secrets_list: no version of %r among swarm_secrets' versions (%s); run the secrets role's"
+                " load step for every declared secret" % (name, ", ".join(sorted(versions)) or "none")
+            )
+        out.append(
+            {
+                "name": name,
+                "versioned": versions[name],
+                "previous": previous.get(name, ""),
+                "target": entry.get("target", name),
+                "uid": str(entry.get("uid", "0")),
+                "gid": str(entry.get("gid", "0")),
+                "mode": str(entry.get("mode", "0400")),
+                "services": entry.get("services", []),
+            }
+        )
+    return out
