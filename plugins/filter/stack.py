@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the stack role: the MCP server registry as a compose document, as the
 gateway's nginx configuration, and as mcp_health targets through a gateway; the clients
-map and the configuration of the gateway's auth service (logic in module_utils/_stack.py)."""
+map and the configuration of the gateway's auth service, and the checker's targets on the
+overlay (logic in module_utils/_stack.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,6 +19,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import 
     gateway_conf,
     gateway_targets,
     normalize,
+    overlay_targets,
     validate_servers,
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack_converge import gpu_nodes
@@ -66,6 +68,11 @@ def mcp_gateway_targets(servers, host, port=443, timeout=None, token=None):
     return gateway_targets(servers, host, port, timeout, token)
 
 
+def mcp_overlay_targets(servers, timeout=None):
+    """Checker targets of the servers that run, at their service names on the stack's overlay."""
+    return overlay_targets(servers, timeout)
+
+
 def mcp_validate_servers(servers):
     """The registry as mcp_validate's servers, with the stack's build rules."""
     try:
@@ -88,6 +95,7 @@ class FilterModule(object):
             "mcp_gateway_auth_conf": mcp_gateway_auth_conf,
             "mcp_gateway_conf": mcp_gateway_conf,
             "mcp_gateway_targets": mcp_gateway_targets,
+            "mcp_overlay_targets": mcp_overlay_targets,
             "mcp_validate_servers": mcp_validate_servers,
             "mcp_gpu_nodes": mcp_gpu_nodes,
         }

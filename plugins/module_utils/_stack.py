@@ -891,3 +891,25 @@ def gateway_targets(
             target["headers"] = {"Authorization": "Bearer %s" % token}
         out.append(target)
     return out
+
+
+def overlay_targets(
+    servers: Optional[Iterable[Mapping[str, Any]]], timeout: Optional[float] = None
+) -> List[Dict[str, Any]]:
+    """The checker's targets of every server that runs (replicas > 0), at its service name on
+    the stack's overlay network: [{"name", "url": "http://<name>:<port>/mcp", "expect_tools"}]
+    (and ``timeout`` when given). Plain HTTP and no token: the overlay is the stack's own."""
+    out = []
+    for entry in servers or []:
+        replicas = entry.get("replicas")
+        if int(replicas if replicas is not None else 1) <= 0:
+            continue
+        target = {
+            "name": entry["name"],
+            "url": "http://%s:%s/mcp" % (entry["name"], entry["port"]),
+            "expect_tools": _expect_tools((entry.get("health") or {}).get("expect_tools")),
+        }
+        if timeout is not None:
+            target["timeout"] = timeout
+        out.append(target)
+    return out

@@ -1,0 +1,388 @@
+# -*- coding: utf-8 -*-
+# Copyright: sophia.lambda_swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to sophia.lambda_swarm: the decisions of the collection's one image pipeline (the
+stack role's entry point ``images``, used by the stack and the monitoring role). Content
+tags, the build contexts to send to the build host, what each image needs (nothing, a pull,
+a push, or a build and a push) and the references to deploy by digest; and the stack's own
+list of images (one per server built from the project, and the gateway). Pure functions, no
+Ansible: the same input gives the same tags."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import posixpath
+import re
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+
+# one path component of a repository name (Docker's distribution reference grammar)
+NAME_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+TREE_RE = re.compile(r"[0-9a-f]{64}")
+TAG_LENGTH = 12
+# where the stack puts the collection's standard Dockerfile and healthcheck in a project's context
+STANDARD_DIR = ".sophia"
+STANDARD_DOCKERFILE = STANDARD_DIR + "/Dockerfile.mcp-uv"
+# never in an image, whatever the project's own .dockerignore says
+IGNORED = (
+    ".git",
+    "**/.git",
+    ".env",
+    ".env.*",
+    "**/.env",
+    "**/.env.*",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.venv",
+    "**/node_modules/.cache",
+)
+ACTIONS = ("none", "pull", "push", "build")
+
+
+class ImageError(ValueError):
+    """A bad entry of the images to build: the message names the entry, the key and the fix."""
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _err(index: int, name: Any, key: str, problem: str, fix: str) -> ImageError:
+    return ImageError(
+        "stack_images_build[%d] (%s): %s %s; %s" % (index, name or "no name", key, problem, fix)
+    )
+
+
+def _relative(index: int, name: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _err(index, name, key, "is missing or not a string", "give a path relative to the context")
+    clean = posixpath.normpath(value.replace("\\", "/"))
+    if clean.startswith("/") or clean == ".." or clean.startswith("../"):
+        raise _err(index, name, key, "%s leaves the build context" % value, "give a path inside the context")
+    return clean
+
+
+def content_tag(
+    tree: str, dockerfile: str, args: Mapping[str, str], files: Mapping[str, str], name: str
+) -> str:
+    """The content tag of one image: what its context holds (``tree``, the hash of its files),
+    the files added to the context (dest -> content), its Dockerfile, build arguments and name."""
+    document = json.dumps(
+        {
+            "args": dict(args),
+            "dockerfile": dockerfile,
+            "files": {dest: _sha256(content) for dest, content in files.items()},
+            "name": name,
+            "tree": tree,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return _sha256(document)[:TAG_LENGTH]
+
+
+def context_id(path: str) -> str:
+    """The folder a controller directory becomes on the build host: its name and a hash of its
+    path (two contexts with one name stay apart)."""
+    base = posixpath.basename(path.rstrip("/")).lower()
+    base = re.sub(r"[^a-z0-9_.-]+", "-", base).strip("-.") or "context"
+    return "%s-%s" % (base, _sha256(path)[:8])
+
+
+def _args(index: int, name: str, value: Any) -> Dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _err(index, name, "args", "is not a mapping", "give the build arguments as NAME: value")
+    out = {}
+    for key, arg in value.items():
+        if not isinstance(key, str) or not key:
+            raise _err(index, name, "args", "has a key %r that is not a name" % (key,), "use NAME: value")
+        if isinstance(arg, (Mapping, list, tuple, set)):
+            raise _err(index, name, "args.%s" % key, "is not a scalar", "give a string or a number")
+        out[key] = "" if arg is None else str(arg)
+    return out
+
+
+def _files(index: int, name: str, value: Any) -> List[Dict[str, str]]:
+    out = []
+    for file in value or []:
+        if not isinstance(file, Mapping) or not isinstance(file.get("content"), str):
+            raise _err(index, name, "files", "has an entry without a content string", "give {dest, content}")
+        mode = str(file.get("mode") or "0644")
+        out.append(
+            {
+                "dest": _relative(index, name, "files.dest", file.get("dest")),
+                "content": file["content"],
+                "mode": mode,
+            }
+        )
+    return out
+
+
+def plan(
+    images: Optional[Iterable[Mapping[str, Any]]],
+    trees: Mapping[str, str],
+    registry: str,
+    namespace: str,
+    work_dir: str,
+) -> Dict[str, List[Dict[str, Any]]]:
+    """The images with their repository, content tag and reference, and the build contexts.
+
+    ``images``: [{name, context (a controller directory), dockerfile (in it; default
+    Dockerfile), args, files ([{dest, content, mode}] added to the context on the build
+    host)}]. ``trees``: context -> the hash of its files (made on the controller).
+    Returns {"images": [{name, repo, tag, ref, context, dir, dockerfile, args}],
+    "contexts": [{src, id, dir, dirs, files}]}; an image's tag covers every file added to its
+    context, whichever image added it."""
+    if not isinstance(registry, str) or not registry.strip():
+        raise ImageError("the registry is empty: set stack_images_registry (or stack_registry)")
+    if not isinstance(namespace, str) or not NAME_RE.fullmatch(namespace):
+        raise ImageError(
+            "the namespace %r is not a repository name: use lower-case letters, digits, '.', '_' or '-'"
+            % (namespace,)
+        )
+    if not isinstance(work_dir, str) or not work_dir.startswith("/"):
+        raise ImageError("the work folder %r is not an absolute path on the build host" % (work_dir,))
+    entries, contexts, seen = [], {}, set()
+    for index, image in enumerate(images or []):
+        if not isinstance(image, Mapping):
+            raise _err(index, None, "entry", "is not a mapping", "give {name, context, ...}")
+        name = image.get("name")
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+            raise _err(
+                index,
+                name,
+                "name",
+                "is missing or invalid",
+                "use lower-case letters, digits, '.', '_' or '-'",
+            )
+        if name in seen:
+            raise _err(index, name, "name", "is used twice", "give each image its own name")
+        seen.add(name)
+        source = image.get("context")
+        if not isinstance(source, str) or not source.startswith("/"):
+            raise _err(
+                index,
+                name,
+                "context",
+                "is not an absolute controller path",
+                "give the build context's folder",
+            )
+        source = source.rstrip("/") or "/"
+        tree = trees.get(source, trees.get(source + "/"))
+        if not isinstance(tree, str) or not TREE_RE.fullmatch(tree.strip()):
+            raise _err(index, name, "context", "%s has no content hash" % source, "hash every context first")
+        context = contexts.setdefault(
+            source, {"src": source, "id": context_id(source), "tree": tree.strip(), "files": {}, "modes": {}}
+        )
+        for file in _files(index, name, image.get("files")):
+            known = context["files"].get(file["dest"])
+            if known is not None and known != file["content"]:
+                raise _err(
+                    index,
+                    name,
+                    "files",
+                    "adds %s to %s with another content than an earlier image" % (file["dest"], source),
+                    "add one content per file and context",
+                )
+            context["files"][file["dest"]] = file["content"]
+            context["modes"][file["dest"]] = file["mode"]
+        entries.append(
+            {
+                "name": name,
+                "source": source,
+                "dockerfile": _relative(index, name, "dockerfile", image.get("dockerfile") or "Dockerfile"),
+                "args": _args(index, name, image.get("args")),
+            }
+        )
+    out_contexts = []
+    for context in contexts.values():
+        folder = "%s/%s" % (work_dir.rstrip("/"), context["id"])
+        dirs = {folder}
+        for dest in context["files"]:
+            parent = posixpath.dirname(dest)
+            while parent:
+                dirs.add("%s/%s" % (folder, parent))
+                parent = posixpath.dirname(parent)
+        out_contexts.append(
+            {
+                "src": context["src"],
+                "id": context["id"],
+                "dir": folder,
+                "dirs": sorted(dirs),
+                "files": [
+                    {
+                        "dest": "%s/%s" % (folder, dest),
+                        "content": context["files"][dest],
+                        "mode": context["modes"][dest],
+                    }
+                    for dest in sorted(context["files"])
+                ],
+            }
+        )
+    out = []
+    for entry in entries:
+        context = contexts[entry["source"]]
+        tag = content_tag(
+            context["tree"], entry["dockerfile"], entry["args"], context["files"], entry["name"]
+        )
+        repo = "%s/%s/%s" % (registry.strip().rstrip("/"), namespace, entry["name"])
+        out.append(
+            {
+                "name": entry["name"],
+                "repo": repo,
+                "tag": tag,
+                "ref": "%s:%s" % (repo, tag),
+                "context": entry["source"],
+                "dir": "%s/%s" % (work_dir.rstrip("/"), context["id"]),
+                "dockerfile": entry["dockerfile"],
+                "args": entry["args"],
+            }
+        )
+    return {"images": out, "contexts": out_contexts}
+
+
+def _local(
+    image: Mapping[str, Any], local_images: Optional[Iterable[Mapping[str, Any]]]
+) -> List[Mapping[str, Any]]:
+    return [info for info in local_images or [] if image["ref"] in (info.get("RepoTags") or [])]
+
+
+def local_digest(
+    image: Mapping[str, Any], local_images: Optional[Iterable[Mapping[str, Any]]]
+) -> Optional[str]:
+    """REPO@sha256:... of the image the build host holds under the image's content tag, from
+    the engine's RepoDigests (set once it was pushed or pulled); None when there is none."""
+    for info in _local(image, local_images):
+        for digest in info.get("RepoDigests") or []:
+            if isinstance(digest, str) and digest.startswith(image["repo"] + "@"):
+                return digest
+    return None
+
+
+def action(in_registry: bool, local: bool, digest: Optional[str]) -> str:
+    """What one image needs: none (the registry has its tag and the build host knows its
+    digest), pull (the registry has it, the build host does not know its digest), push (built
+    here, the registry lacks it) or build (and push)."""
+    if in_registry:
+        return "none" if digest else "pull"
+    return "push" if local else "build"
+
+
+def actions(
+    planned: Mapping[str, List[Dict[str, Any]]],
+    local_images: Optional[Iterable[Mapping[str, Any]]],
+    registry_answers: Mapping[str, Any],
+) -> Dict[str, List[Dict[str, Any]]]:
+    """The plan's images with their ``action`` (see :func:`action`), grouped by action, and
+    the contexts the build host needs (those of an image to build).
+
+    ``local_images``: docker_image_info's images for the references; ``registry_answers``:
+    reference -> exit status of ``docker manifest inspect`` (0: the registry has the tag;
+    anything else counts as missing, so the image is pushed)."""
+    images, groups = [], {name: [] for name in ACTIONS}
+    for image in planned.get("images") or []:
+        answer = registry_answers.get(image["ref"])
+        in_registry = answer is not None and not isinstance(answer, bool) and int(answer) == 0
+        digest = local_digest(image, local_images)
+        todo = dict(image, action=action(in_registry, bool(_local(image, local_images)), digest))
+        images.append(todo)
+        groups[todo["action"]].append(todo)
+    wanted = {image["context"] for image in groups["build"]}
+    contexts = [context for context in planned.get("contexts") or [] if context["src"] in wanted]
+    return {
+        "images": images,
+        "build": groups["build"],
+        "push": groups["push"],
+        "pull": groups["pull"],
+        "contexts": contexts,
+    }
+
+
+def refs(
+    images: Optional[Iterable[Mapping[str, Any]]],
+    local_images: Optional[Iterable[Mapping[str, Any]]],
+    allow_tags: bool = False,
+) -> Dict[str, str]:
+    """name -> REPO@sha256:... (what the stack deploys). Without a digest (check mode: nothing
+    was built or pushed) ``allow_tags`` gives REPO:TAG instead; otherwise that fails."""
+    out = {}
+    for image in images or []:
+        digest = local_digest(image, local_images)
+        if digest is None:
+            if not allow_tags:
+                raise ImageError(
+                    "%s: the build host knows no digest of %s after the push (docker image inspect shows no "
+                    "RepoDigests for %s); push it again, or check that the registry accepted it"
+                    % (image["name"], image["ref"], image["repo"])
+                )
+            digest = image["ref"]
+        out[image["name"]] = digest
+    return out
+
+
+def dockerignore(own: Optional[str]) -> str:
+    """A project's .dockerignore in its build context: its own rules, then what never goes into
+    an image (the repository, environment files, caches) and the collection's .sophia folder
+    kept in."""
+    lines = [own.rstrip() if own and own.strip() else "# none of its own"]
+    lines.append("# added by sophia.lambda_swarm (role stack): never in an image")
+    lines.extend(IGNORED)
+    lines.extend(["!%s" % STANDARD_DIR, "!%s/**" % STANDARD_DIR])
+    return "\n".join(lines) + "\n"
+
+
+def server_images(
+    servers: Optional[Iterable[Mapping[str, Any]]],
+    opts: Mapping[str, Any],
+    exists: Callable[[str], bool],
+) -> List[Dict[str, Any]]:
+    """The stack's images for the pipeline: one per server built from the project (entries
+    with an ``image`` of their own are deployed as they are) and the gateway's.
+
+    ``opts``: project_dir, base_image, gateway_context (controller folders and the
+    BASE_IMAGE build argument), standard ({file name: content} of the collection's standard
+    Dockerfile and healthcheck, added under .sophia/), own_ignore (the project's own
+    .dockerignore, or None). ``exists(relative path)``: whether the project has that file; a
+    server uses its own Dockerfile (``dockerfile``, else PATH/Dockerfile) when it exists and
+    the standard one otherwise."""
+    project = str(opts["project_dir"]).rstrip("/") or "/"
+    base = str(opts["base_image"])
+    standard: Mapping[str, str] = opts.get("standard") or {}
+    added = [
+        {"dest": "%s/%s" % (STANDARD_DIR, name), "content": standard[name], "mode": "0644"}
+        for name in sorted(standard)
+    ]
+    added.append({"dest": ".dockerignore", "content": dockerignore(opts.get("own_ignore")), "mode": "0644"})
+    out = []
+    for entry in servers or []:
+        if entry.get("image"):
+            continue
+        own = entry.get("dockerfile") or "%s/Dockerfile" % str(entry["path"]).rstrip("/")
+        out.append(
+            {
+                "name": entry["name"],
+                "context": project,
+                "dockerfile": own if exists(own) else STANDARD_DOCKERFILE,
+                "args": {
+                    "BASE_IMAGE": base,
+                    "SERVER_PATH": str(entry["path"]),
+                    "SERVER_MODULE": str(entry.get("module") or ""),
+                    "SERVER_PORT": str(entry["port"]),
+                },
+                "files": [dict(file) for file in added],
+            }
+        )
+    out.append(
+        {
+            "name": "gateway",
+            "context": str(opts["gateway_context"]).rstrip("/"),
+            "dockerfile": "Dockerfile",
+            "args": {"BASE_IMAGE": base},
+            "files": [],
+        }
+    )
+    return out
