@@ -1,18 +1,13 @@
 """plugins/filter/secrets.py: the filters as Ansible calls them (the logic's tables are in
 tests/unit/plugins/module_utils/test__secrets.py)."""
 
-import inspect
-from pathlib import Path
-
 import pytest
-import yaml
 from ansible.errors import AnsibleFilterError, AnsibleUndefinedVariable
 from ansible_collections.sophia.lambda_swarm.plugins.filter import secrets
 from jinja2 import Undefined
 from jinja2.exceptions import UndefinedError
 
 FILTERS = secrets.FilterModule().filters()
-DOCS = Path(secrets.__file__).resolve().parent
 
 
 class Raising(dict):
@@ -55,14 +50,3 @@ def test_refs_fail_as_a_filter_naming_the_secret():
     with pytest.raises(AnsibleFilterError, match="no version of 'db'"):
         FILTERS["secrets_refs"]([{"name": "db"}], {})
     assert FILTERS["secrets_refs"]([{"name": "db"}], {"db": "db_1"})[0]["versioned"] == "db_1"
-
-
-@pytest.mark.parametrize("name", sorted(FILTERS))
-def test_every_filter_is_documented_with_its_arguments(name):
-    doc = yaml.safe_load((DOCS / ("%s.yml" % name)).read_text())
-    assert doc["DOCUMENTATION"]["name"] == name
-    params = list(inspect.signature(FILTERS[name]).parameters)[1:]
-    options = [o for o in doc["DOCUMENTATION"]["options"] if o != "_input"]
-    assert options == params
-    positional = doc["DOCUMENTATION"].get("positional")
-    assert [p.strip() for p in positional.split(",")] == params if params else positional is None
