@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import difflib
 import re
-from typing import Any, Collection, Container, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Callable, Collection, Container, Dict, Iterable, List, Mapping, Optional, Union
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # fullmatch: `$` would let a trailing newline in
 GPU_KIND = "NVIDIA-GPU"
@@ -862,6 +862,29 @@ def _expect_tools(value: Any) -> Union[int, List[str]]:
     return list(value or [])
 
 
+def _running_targets(
+    servers: Optional[Iterable[Mapping[str, Any]]],
+    url_of: Callable[[Mapping[str, Any]], str],
+    timeout: Optional[float],
+) -> List[Dict[str, Any]]:
+    """The checker's targets of every server that runs (replicas > 0), at ``url_of(entry)``,
+    with the entry's ``health.expect_tools`` (and ``timeout`` when given)."""
+    out = []
+    for entry in servers or []:
+        replicas = entry.get("replicas")
+        if int(replicas if replicas is not None else 1) <= 0:
+            continue
+        target = {
+            "name": entry["name"],
+            "url": url_of(entry),
+            "expect_tools": _expect_tools((entry.get("health") or {}).get("expect_tools")),
+        }
+        if timeout is not None:
+            target["timeout"] = timeout
+        out.append(target)
+    return out
+
+
 def gateway_targets(
     servers: Optional[Iterable[Mapping[str, Any]]],
     host: str,
@@ -875,21 +898,10 @@ def gateway_targets(
     ``health.expect_tools`` travel with it, so every check through the gateway proves the
     same tools."""
     base = "https://%s:%s" % (host, port)
-    out = []
-    for entry in servers or []:
-        replicas = entry.get("replicas")
-        if int(replicas if replicas is not None else 1) <= 0:
-            continue
-        target = {
-            "name": entry["name"],
-            "url": "%s/%s/mcp" % (base, entry["name"]),
-            "expect_tools": _expect_tools((entry.get("health") or {}).get("expect_tools")),
-        }
-        if timeout is not None:
-            target["timeout"] = timeout
-        if token:
+    out = _running_targets(servers, lambda entry: "%s/%s/mcp" % (base, entry["name"]), timeout)
+    if token:
+        for target in out:
             target["headers"] = {"Authorization": "Bearer %s" % token}
-        out.append(target)
     return out
 
 
@@ -899,17 +911,6 @@ def overlay_targets(
     """The checker's targets of every server that runs (replicas > 0), at its service name on
     the stack's overlay network: [{"name", "url": "http://<name>:<port>/mcp", "expect_tools"}]
     (and ``timeout`` when given). Plain HTTP and no token: the overlay is the stack's own."""
-    out = []
-    for entry in servers or []:
-        replicas = entry.get("replicas")
-        if int(replicas if replicas is not None else 1) <= 0:
-            continue
-        target = {
-            "name": entry["name"],
-            "url": "http://%s:%s/mcp" % (entry["name"], entry["port"]),
-            "expect_tools": _expect_tools((entry.get("health") or {}).get("expect_tools")),
-        }
-        if timeout is not None:
-            target["timeout"] = timeout
-        out.append(target)
-    return out
+    return _running_targets(
+        servers, lambda entry: "http://%s:%s/mcp" % (entry["name"], entry["port"]), timeout
+    )
