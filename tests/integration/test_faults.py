@@ -82,15 +82,28 @@ def test_check_mode_shows_the_plan_and_changes_nothing():
         lk.wait_for(lambda: node_ready(node), 120, f"{node} ready again")
 
 
+LEFTOVER_VXLAN = "vx-0000ff-lstst"  # named as the engine names an overlay's vxlan interface
+
+
+def stop_engine_leaving_a_vxlan_interface(node):
+    """Stop the engine, and leave what 20.10 sometimes leaves in the host's namespace: an
+    overlay's vxlan interface (moby/libnetwork#1765; tasks are then rejected with "error
+    creating vxlan interface: file exists" until it is gone)."""
+    assert lk.docker("exec", node, "systemctl", "stop", "docker", "docker.socket").returncode == 0
+    add = ["ip", "link", "add", LEFTOVER_VXLAN, "type", "vxlan", "id", "255", "dstport", "4789"]
+    assert lk.docker("exec", node, *add).returncode == 0
+
+
 def test_engine_stopped_on_a_worker():
     node = worker()
     line, proc = fault_case(
-        "engine stopped on a worker",
-        node,
-        lambda: lk.docker("exec", node, "systemctl", "stop", "docker", "docker.socket"),
+        "engine stopped on a worker", node, lambda: stop_engine_leaving_a_vxlan_interface(node)
     )
     assert "start the Docker engine" in proc.stdout or "the Docker engine is inactive" in proc.stdout
     assert line["recovered"] == "yes"
+    # the docker role's drop-in removed the leftover before the engine started
+    links = lk.docker("exec", node, "ip", "-o", "link", "show", "type", "vxlan").stdout
+    assert LEFTOVER_VXLAN not in links, links
 
 
 def test_worker_left_the_swarm_by_force_rejoins_with_its_labels():
