@@ -63,6 +63,27 @@ def _runs_spec(task: Mapping[str, Any], container_spec: Mapping[str, Any]) -> bo
     return ((task.get("Spec") or {}).get("ContainerSpec") or {}) == container_spec
 
 
+def _paused(
+    update: Mapping[str, Any],
+    tasks: Sequence[Mapping[str, Any]],
+    current: Mapping[str, Any],
+    every_slot: bool,
+) -> dict[str, Any]:
+    """The verdict on a paused update. Failed when the task the pause names ("... of task
+    <id>"; not found counts) failed with an error while running the current spec: a real
+    failure of the new version. Done when every slot runs the current spec anyway (the
+    restarts use it): the pause is stale. Otherwise (paused by a task of the old spec, such as
+    a restore's services whose images are gone, or by one the orchestrator ended without an
+    error) the restarts bring the current spec: wait."""
+    if every_slot:
+        return {"done": True, "reason": "update paused, but every task runs the current spec"}
+    match = re.search(r"task ([0-9a-z]{25})", update.get("Message") or "")
+    task = next((t for t in tasks if match and t.get("ID") == match.group(1)), None)
+    if task is None or (_runs_spec(task, current) and (task.get("Status") or {}).get("Err")):
+        return {"failed": True, "reason": "update paused: %s" % (update.get("Message") or "no message")}
+    return {"reason": "update paused by a task that is not a failure of the current spec; waiting"}
+
+
 def service_state(
     service: Mapping[str, Any],
     tasks: Sequence[Mapping[str, Any]],
@@ -131,7 +152,7 @@ def service_state(
             failed=True, reason="update %s: %s" % (update_state, update.get("Message") or "no message")
         )
     elif update_state == "paused":
-        out.update(failed=True, reason="update paused: %s" % (update.get("Message") or "no message"))
+        out.update(_paused(update, tasks, current, len(running) >= desired and len(live) <= desired))
     elif update_state in ("updating", "rollback_started"):
         out["reason"] = "updating"
     else:

@@ -70,10 +70,36 @@ def test_a_rollback_of_this_run_fails_fast_one_before_it_does_not():
     assert not earlier["failed"] and earlier["done"]
 
 
-def test_paused_update_fails():
-    assert cv.service_state(
-        service(1, {"State": "paused", "Message": "update paused due to failure"}), [task()]
-    )["failed"]
+def _paused_by(task_id):
+    return {
+        "State": "paused",
+        "Message": "update paused due to failure or early termination of task " + task_id,
+    }
+
+
+def test_a_pause_by_a_failure_of_the_current_spec_fails():
+    broken = dict(task(state="failed", desired="shutdown", err="task: non-zero exit (1)"), ID="b" * 25)
+    state = cv.service_state(service(2, _paused_by("b" * 25)), [task(), task(spec=OLD, node="n2"), broken])
+    assert state["failed"] and "update paused" in state["reason"]
+    # a message naming no task it can find is taken as such a failure too
+    assert cv.service_state(service(2, {"State": "paused", "Message": "paused"}), [task()])["failed"]
+
+
+def test_a_pause_by_an_old_spec_task_waits_for_the_restarts():
+    # a restore: the restored spec's image is gone, its tasks are rejected while the update runs
+    old = dict(task(state="rejected", desired="shutdown", spec=OLD, err="No such image"), ID="o" * 25)
+    state = cv.service_state(service(2, _paused_by("o" * 25)), [task(), old, task(spec=OLD, node="n2")])
+    assert not state["failed"] and not state["done"] and "waiting" in state["reason"]
+    # a task of the current spec the orchestrator ended without an error: no failure either
+    ended = dict(task(state="shutdown", desired="shutdown"), ID="e" * 25)
+    state = cv.service_state(service(2, _paused_by("e" * 25)), [task(), ended])
+    assert not state["failed"] and not state["done"]
+
+
+def test_a_stale_pause_with_every_slot_on_the_current_spec_is_done():
+    broken = dict(task(state="failed", desired="shutdown", err="exit 1"), ID="b" * 25)
+    state = cv.service_state(service(2, _paused_by("b" * 25)), [task(), task(node="n2"), broken])
+    assert state["done"] and not state["failed"]
 
 
 def test_crash_loop_fails_with_the_task_errors():
