@@ -20,7 +20,7 @@ description:
   - Fails fast when an update of this run rolled back, or paused on a task of the new spec
     that failed with an error, with the failing tasks' errors and the last log lines of the
     service. An update paused by a task of the old spec (a restore's services, whose images
-    the new registry lacks) or by one the orchestrator ended without an error is waited for:
+    the new registry lacks) or by one the orchestrator ended without an error is waited for;
     the restarts run the current spec, and once every slot does, the service counts as done.
   - "Fails fast when a task stays pending because no node has the generic resources it
     reserves (Swarm's C(no suitable node (insufficient resources on N nodes))), as
