@@ -2,7 +2,8 @@
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the swarm role: a node's swarm address (logic in module_utils/_swarm_address.py)
-the node names of the inventory's hosts and one node's label changes (module_utils/_swarm_plan.py)."""
+the node names of the inventory's hosts, one node's label changes and the hosts in the swarm under a
+node id its managers do not list (module_utils/_swarm_plan.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,7 +11,11 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_address import swarm_address as _rule
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_plan import node_names, node_update
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._swarm_plan import (
+    node_names,
+    node_update,
+    strangers,
+)
 
 
 def swarm_address(
@@ -66,6 +71,11 @@ def swarm_node_update(nodes, hostname, labels):
     return node_update(nodes or [], hostname or "", labels or {})
 
 
+def swarm_strangers(hostvars, hosts, bootstrap, nodes):
+    """The hosts in the swarm under a node id that ``nodes`` (the bootstrap manager's list) lacks."""
+    return strangers(hostvars, hosts or [], bootstrap or "", nodes or [])
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -73,4 +83,5 @@ class FilterModule(object):
             "swarm_addresses": swarm_addresses,
             "swarm_node_names": swarm_node_names,
             "swarm_node_update": swarm_node_update,
+            "swarm_strangers": swarm_strangers,
         }

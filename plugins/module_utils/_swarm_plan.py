@@ -200,3 +200,38 @@ def node_names(
             name = hv.get("_swarm_node_name") or (hv.get("ansible_facts") or {}).get("nodename") or ""
             out[key if name else "unresolved"].append(name or host)
     return out
+
+
+def strangers(
+    hostvars: Mapping[str, Any], hosts: Iterable[str], bootstrap: str, raw_nodes: Iterable[Mapping[str, Any]]
+) -> List[Dict[str, Any]]:
+    """The hosts (besides ``bootstrap``) that this run did not join and whose engine says it
+    is in the swarm under a node id that ``raw_nodes`` (the bootstrap manager's node list)
+    lacks: a host in another partition of the same cluster (a force-new-cluster made while
+    it was away), or one whose entry was removed. Each {"host", "node_id", "manager" (the
+    engine answers as a manager)}. A host that is not active, or that this run joined or
+    rejoined (``_swarm_broken``, ``_swarm_in_other``), is not one."""
+    known = set(n.get("ID") for n in raw_nodes or [])
+    out: List[Dict[str, Any]] = []
+    for host in hosts or []:
+        if host == bootstrap:
+            continue
+        hv = hostvars[host]
+        node_id = hv.get("_swarm_node_id") or ""
+        if (
+            hv.get("_swarm_local_state") != "active"
+            or _truthy(hv.get("_swarm_broken"))
+            or _truthy(hv.get("_swarm_in_other"))
+            or not node_id
+            or node_id in known
+        ):
+            continue
+        out.append({"host": host, "node_id": node_id, "manager": _truthy(hv.get("_swarm_is_manager"))})
+    return out
+
+
+def _truthy(value: Any) -> bool:
+    """A fact that may come back as a string from a template ("True", "false")."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return bool(value)

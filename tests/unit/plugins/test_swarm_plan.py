@@ -1,7 +1,11 @@
 """The quorum-safe reconcile plan, table by table."""
 
 import pytest
-from ansible_collections.sophia.lambda_swarm.plugins.filter.swarm import swarm_node_names, swarm_node_update
+from ansible_collections.sophia.lambda_swarm.plugins.filter.swarm import (
+    swarm_node_names,
+    swarm_node_update,
+    swarm_strangers,
+)
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _swarm_plan as sp
 
 
@@ -196,3 +200,54 @@ def _raw(node_id, hostname, state, created, labels=None, role="worker", availabi
 )
 def test_node_update(nodes, hostname, labels, expected):
     assert swarm_node_update(nodes, hostname, labels) == expected
+
+
+def host(state="active", node_id="", broken=False, in_other=False, manager=False):
+    return {
+        "_swarm_local_state": state,
+        "_swarm_node_id": node_id,
+        "_swarm_broken": broken,
+        "_swarm_in_other": in_other,
+        "_swarm_is_manager": manager,
+    }
+
+
+def test_strangers_are_active_hosts_under_an_id_the_bootstrap_does_not_list():
+    # the split this was found on: m1 forced a new cluster while m2 and m3 kept theirs
+    listed = [
+        node("m1", "manager", leader=True, node_id="a"),
+        node("w1", node_id="b"),
+        node("w2", node_id="c"),
+    ]
+    hostvars = {
+        "m1": host(node_id="a", manager=True),
+        "m2": host(node_id="x", manager=True),
+        "m3": host(node_id="y", manager="True"),  # a templated fact may come back as a string
+        "w1": host(node_id="b"),
+        "w2": host(node_id="c"),
+    }
+    out = swarm_strangers(hostvars, ["m1", "m2", "m3", "w1", "w2"], "m1", listed)
+    assert out == [
+        {"host": "m2", "node_id": "x", "manager": True},
+        {"host": "m3", "node_id": "y", "manager": True},
+    ]
+
+
+@pytest.mark.parametrize(
+    "fact",
+    [
+        host(state="inactive", node_id="x"),  # joins in this run
+        host(state="pending", node_id="x"),
+        host(node_id="x", broken=True),  # left and rejoined in this run
+        host(node_id="x", in_other="True"),
+        host(node_id=""),  # no id: the broken-membership path, not this one
+        host(node_id="b"),  # listed
+    ],
+)
+def test_not_a_stranger(fact):
+    listed = [node("m1", "manager", leader=True, node_id="a"), node("w1", node_id="b")]
+    assert swarm_strangers({"m1": host(node_id="a"), "w1": fact}, ["m1", "w1"], "m1", listed) == []
+
+
+def test_the_bootstrap_itself_is_never_a_stranger():
+    assert swarm_strangers({"m1": host(node_id="zzz", manager=True)}, ["m1"], "m1", []) == []
