@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import hashlib
 import json
 import posixpath
@@ -83,6 +84,132 @@ def content_tag(
     return _sha256(document)[:TAG_LENGTH]
 
 
+_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _logical_lines(text: str) -> List[str]:
+    """A Dockerfile's instructions, continuation lines joined and comment lines dropped (the
+    default escape character; a ``# escape=`` directive is not followed)."""
+    out, current = [], ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not current and (not line or line.startswith("#")):
+            continue
+        if current and line.startswith("#"):
+            continue  # a comment inside a continued instruction
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        out.append(current + line)
+        current = ""
+    if current.strip():
+        out.append(current)
+    return out
+
+
+class _Unresolved(Exception):
+    pass
+
+
+def _substitute(word: str, values: Mapping[str, str]) -> str:
+    def one(match: "re.Match[str]") -> str:
+        name = match.group(1) or match.group(4)
+        if match.group(2) == "-":
+            return values.get(name) or match.group(3)
+        if match.group(2) == "+":
+            return match.group(3) if values.get(name) else ""
+        if name not in values:
+            raise _Unresolved(name)
+        return values[name]
+
+    return _VAR_RE.sub(one, word)
+
+
+def copy_sources(dockerfile: str, args: Optional[Mapping[str, str]] = None) -> Optional[List[str]]:
+    """The context paths (or glob patterns) a Dockerfile's COPY and ADD instructions read,
+    relative to the context, with ARG defaults and the build arguments substituted; a COPY
+    from another stage or image (``--from``), a heredoc and a URL read none. None when the
+    whole context counts: a source that is the context itself, leaves it, or names a variable
+    with no value."""
+    values: Dict[str, str] = {}
+    given = dict(args or {})
+    out: List[str] = []
+    for line in _logical_lines(dockerfile or ""):
+        word, _, rest = line.partition(" ")
+        word = word.upper()
+        if word == "ARG":
+            for token in rest.split():
+                name, eq, default = token.partition("=")
+                if name in given:
+                    values[name] = given[name]
+                elif eq:
+                    values[name] = default.strip("\"'")
+            continue
+        if word not in ("COPY", "ADD"):
+            continue
+        rest = rest.strip()
+        tokens: List[str]
+        flags = []
+        while rest.startswith("--"):
+            flag, _, rest = rest.partition(" ")
+            flags.append(flag)
+            rest = rest.strip()
+        if any(flag.startswith("--from") for flag in flags):
+            continue
+        if rest.startswith("["):
+            try:
+                tokens = [str(t) for t in json.loads(rest)]
+            except ValueError:
+                return None
+        else:
+            tokens = rest.split()
+        for raw in tokens[:-1]:
+            if raw.startswith("<<") or "://" in raw or raw.startswith("git@"):
+                continue
+            try:
+                source = _substitute(raw, dict(values, **given))
+            except _Unresolved:
+                return None
+            clean = posixpath.normpath(source.replace("\\", "/").lstrip("/") or ".")
+            if clean in ("", ".") or clean == ".." or clean.startswith("../"):
+                return None
+            out.append(clean)
+    return out
+
+
+def used_files(
+    listing: Iterable[str], sources: Optional[Iterable[str]], always: Iterable[str] = ()
+) -> List[str]:
+    """The files of a context (``listing``: paths relative to it) that COPY and ADD sources
+    (:func:`copy_sources`) read, and ``always`` (the Dockerfile, .dockerignore) when present;
+    every file when ``sources`` is None. A pattern may match more than Docker would (``*``
+    across ``/`` too): a content tag then covers more, never less."""
+    files = list(listing)
+    if sources is None:
+        chosen = set(files)
+    else:
+        present = set(files)
+        chosen = set(p for p in always if p in present)
+        for source in sources:
+            if _GLOB_CHARS.intersection(source):
+                for path in files:
+                    parts = path.split("/")
+                    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+                    if any(fnmatch.fnmatchcase(prefix, source) for prefix in prefixes):
+                        chosen.add(path)
+            else:
+                chosen.update(p for p in files if p == source or p.startswith(source + "/"))
+    return sorted(chosen, key=lambda p: ("./" + p).encode("utf-8"))
+
+
+def tree_hash(digests: Mapping[str, str], paths: Iterable[str]) -> str:
+    """The hash of some files of a context (``digests``: relative path -> sha256), the same as
+    ``find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum`` over those files: a context
+    that every image reads whole keeps its earlier tags."""
+    return _sha256("".join("%s  ./%s\n" % (digests[p], p) for p in paths))
+
+
 def context_id(path: str) -> str:
     """The folder a controller directory becomes on the build host: its name and a hash of its
     path (two contexts with one name stay apart)."""
@@ -133,7 +260,8 @@ def plan(
 
     ``images``: [{name, context (a controller directory), dockerfile (in it; default
     Dockerfile), args, files ([{dest, content, mode}] added to the context on the build
-    host)}]. ``trees``: context -> the hash of its files (made on the controller).
+    host)}]. ``trees``: image name (or, for all its images, context) -> the hash of the files
+    the image reads (lookup ``image_trees``, on the controller).
     Returns {"images": [{name, repo, tag, ref, context, dir, dockerfile, args}],
     "contexts": [{src, id, dir, dirs, files}]}; an image's tag covers every file added to its
     context, whichever image added it."""
@@ -172,11 +300,11 @@ def plan(
                 "give the build context's folder",
             )
         source = source.rstrip("/") or "/"
-        tree = trees.get(source, trees.get(source + "/"))
+        tree = trees.get(name, trees.get(source, trees.get(source + "/")))
         if not isinstance(tree, str) or not TREE_RE.fullmatch(tree.strip()):
             raise _err(index, name, "context", "%s has no content hash" % source, "hash every context first")
         context = contexts.setdefault(
-            source, {"src": source, "id": context_id(source), "tree": tree.strip(), "files": {}, "modes": {}}
+            source, {"src": source, "id": context_id(source), "files": {}, "modes": {}}
         )
         for file in _files(index, name, image.get("files")):
             known = context["files"].get(file["dest"])
@@ -194,6 +322,7 @@ def plan(
             {
                 "name": name,
                 "source": source,
+                "tree": tree.strip(),
                 "dockerfile": _relative(index, name, "dockerfile", image.get("dockerfile") or "Dockerfile"),
                 "args": _args(index, name, image.get("args")),
             }
@@ -226,9 +355,7 @@ def plan(
     out = []
     for entry in entries:
         context = contexts[entry["source"]]
-        tag = content_tag(
-            context["tree"], entry["dockerfile"], entry["args"], context["files"], entry["name"]
-        )
+        tag = content_tag(entry["tree"], entry["dockerfile"], entry["args"], context["files"], entry["name"])
         repo = "%s/%s/%s" % (registry.strip().rstrip("/"), namespace, entry["name"])
         out.append(
             {

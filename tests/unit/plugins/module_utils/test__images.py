@@ -1,5 +1,7 @@
 """plugins/module_utils/_images.py: the image pipeline's decisions, table by table."""
 
+import hashlib
+
 import pytest
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _images as im
 
@@ -251,3 +253,77 @@ def test_server_images_plan_cleanly():
     out = im.plan(images, {"/p": TREE, "/g": TREE2}, REG, "mcp", "/w")
     assert [c["src"] for c in out["contexts"]] == ["/p", "/g"]
     assert len({i["tag"] for i in out["images"]}) == 4
+
+
+# --- which context files an image reads (copy_sources, used_files, tree_hash) -------------
+
+
+@pytest.mark.parametrize(
+    "dockerfile, args, want",
+    [
+        ("FROM x\nCOPY a/b.txt /app/\nADD c /c\n", {}, ["a/b.txt", "c"]),
+        # several sources, flags, JSON form, a leading slash is the context's root
+        (
+            'FROM x\nCOPY --chown=1:1 --chmod=644 a b /dst/\nCOPY ["d e", "/dst"]\nCOPY /f /g\n',
+            {},
+            ["a", "b", "d e", "f"],
+        ),
+        # continuation lines and a comment inside one
+        ("FROM x\nCOPY a \\\n# note\n  b /dst/\n", {}, ["a", "b"]),
+        # ARG defaults, overridden by the build arguments; ${V:-w} and ${V:+w}
+        (
+            "ARG B\nFROM ${B}\nARG P=srv/one\nCOPY ${P}/req.txt /t\nCOPY $P /app\n",
+            {},
+            ["srv/one/req.txt", "srv/one"],
+        ),
+        ("FROM x\nARG P=srv/one\nCOPY ${P}/x /t\n", {"P": "srv/two"}, ["srv/two/x"]),
+        ("FROM x\nCOPY ${P:-dflt}/x ${Q:+q}y /t\n", {}, ["dflt/x", "y"]),
+        # another stage's or image's files, a heredoc, a URL: no context file
+        (
+            "FROM x AS a\nFROM y\nCOPY --from=a /out /out\nCOPY <<EOF /f\nhi\nEOF\nADD https://e.org/f /f\n",
+            {},
+            [],
+        ),
+        # lower-case instructions count too
+        ("from x\ncopy lib /lib\n", {}, ["lib"]),
+    ],
+)
+def test_copy_sources(dockerfile, args, want):
+    assert im.copy_sources(dockerfile, args) == want
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "FROM x\nCOPY . /app\n",  # the whole context (the collection's standard Dockerfile)
+        "FROM x\nCOPY ./ /app\n",
+        "FROM x\nCOPY ../up /app\n",  # leaves the context: let the build say so, hash everything
+        "FROM x\nARG P\nCOPY ${P}/x /app\n",  # a variable with no value
+        'FROM x\nCOPY ["a", /t\n',  # a JSON form that does not parse
+    ],
+)
+def test_copy_sources_whole_context(dockerfile):
+    assert im.copy_sources(dockerfile, {}) is None
+
+
+def test_used_files_by_path_prefix_and_glob_never_a_sibling_with_a_common_prefix():
+    listing = ["Dockerfile", "a/x.py", "a/y/z.py", "ab/x.py", "b.txt", "c/d.cfg", "c/e.txt", ".dockerignore"]
+    got = im.used_files(listing, ["a", "c/*.cfg", "missing"], always=["Dockerfile", ".dockerignore", "nope"])
+    assert got == [".dockerignore", "Dockerfile", "a/x.py", "a/y/z.py", "c/d.cfg"]
+    assert im.used_files(listing, None) == sorted(listing, key=lambda p: ("./" + p).encode())
+    # a glob that matches a folder takes the folder's files
+    assert im.used_files(["s/one/f", "s/two/g", "t/h"], ["s/*"]) == ["s/one/f", "s/two/g"]
+
+
+def test_tree_hash_is_the_find_sha256sum_pipeline():
+    digests = {"a/x": "1" * 64, "b": "2" * 64}
+    listing = "%s  ./a/x\n%s  ./b\n" % ("1" * 64, "2" * 64)
+    assert im.tree_hash(digests, ["a/x", "b"]) == hashlib.sha256(listing.encode()).hexdigest()
+
+
+def test_plan_takes_an_image_s_own_tree_before_its_context_s():
+    images = [image("one"), image("two")]
+    out = im.plan(images, {"one": TREE, "/p": TREE2}, REG, "mcp", "/w/images")["images"]
+    again = im.plan(images, {"one": TREE2, "/p": TREE2}, REG, "mcp", "/w/images")["images"]
+    assert out[0]["tag"] != again[0]["tag"]  # one's own tree counts
+    assert out[1]["tag"] == again[1]["tag"]  # two falls back to the context's
