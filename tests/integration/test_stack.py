@@ -171,6 +171,9 @@ def test_note_remembered_then_recalled_through_the_gateway():
 
 def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back():
     before = image_of("mcp_text_tools")
+    # servers whose Dockerfiles copy none of text_tools' files (signer's standard one copies
+    # the whole project, so it is rebuilt too)
+    untouched = {service: image_of(service) for service in ("mcp_ai_memory", "mcp_js_tools")}
     load = lk.Load("text_tools", "word_count", {"text": "a b c"}, check=word_count_is_three)
     load.start()
     started = time.monotonic()
@@ -189,6 +192,9 @@ def test_new_version_under_load_zero_failed_calls_then_broken_version_rolls_back
         assert proc.returncode == 0, proc.stdout[-3000:]
         after = image_of("mcp_text_tools")
         assert after != before, "text_tools was not updated"
+        assert {service: image_of(service) for service in untouched} == untouched, (
+            "a change to text_tools rolled others"
+        )
         updated_in = time.monotonic() - started
         # signer is built with the collection's standard Dockerfile (COPY . /app)
         listing = lk.on_node(
