@@ -22,7 +22,8 @@ description:
     collection's standard Dockerfile), leaves it, or names a variable with no value, and when
     the Dockerfile cannot be read. A C(COPY --from), a heredoc and a URL read no context file.
   - Files are those C(find -type f) lists, less C(__pycache__), C(*.pyc) and the top C(.git);
-    symbolic links are left out as C(find -type f) leaves them.
+    symbolic links are left out as C(find -type f) leaves them, and a source that is one, or
+    lies under one, makes the whole context count (Docker follows it).
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
 options:
@@ -49,8 +50,10 @@ _raw:
   elements: dict
 """
 
+import fnmatch
 import hashlib
 import os
+import posixpath
 
 from ansible.errors import AnsibleLookupError
 from ansible.module_utils.common.text.converters import to_text
@@ -63,24 +66,39 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._images import
 
 
 def context_digests(root):
-    """Relative path -> sha256 of every file of a context folder (see DOCUMENTATION)."""
-    out = {}
+    """(relative path -> sha256 of every file of a context folder, the relative paths of its
+    symbolic links); see DOCUMENTATION."""
+    out, links = {}, set()
     for folder, dirs, files in os.walk(root):
         rel_dir = os.path.relpath(folder, root)
+        prefix = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
         if rel_dir == ".":
             dirs[:] = [d for d in dirs if d != ".git"]
         dirs[:] = [d for d in dirs if d != "__pycache__"]
+        links.update(prefix + d for d in dirs if os.path.islink(os.path.join(folder, d)))
         for name in files:
             path = os.path.join(folder, name)
-            if name.endswith(".pyc") or os.path.islink(path) or not os.path.isfile(path):
+            if os.path.islink(path):
+                links.add(prefix + name)
+                continue
+            if name.endswith(".pyc") or not os.path.isfile(path):
                 continue
             digest = hashlib.sha256()
             with open(path, "rb") as handle:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(chunk)
-            rel = name if rel_dir == "." else "%s/%s" % (rel_dir.replace(os.sep, "/"), name)
-            out[rel] = digest.hexdigest()
-    return out
+            out[prefix + name] = digest.hexdigest()
+    return out, links
+
+
+def _through_a_link(sources, links):
+    """Whether a source is, or lies under, a symbolic link of the context (Docker follows it;
+    the listing does not)."""
+    for source in sources:
+        for link in links:
+            if link == source or source.startswith(link + "/") or fnmatch.fnmatchcase(link, source):
+                return True
+    return False
 
 
 def image_trees(images, digests_of=context_digests):
@@ -97,11 +115,11 @@ def image_trees(images, digests_of=context_digests):
                     % (image["name"], context)
                 )
             contexts[context] = digests_of(context)
-        digests = contexts[context]
-        dockerfile = str(image.get("dockerfile") or "Dockerfile")
+        digests, links = contexts[context]
+        dockerfile = posixpath.normpath(str(image.get("dockerfile") or "Dockerfile"))
         text = None
         for added in image.get("files") or []:
-            if isinstance(added, dict) and added.get("dest") == dockerfile:
+            if isinstance(added, dict) and posixpath.normpath(str(added.get("dest") or "")) == dockerfile:
                 text = to_text(added.get("content") or "")
         if text is None:
             try:
@@ -110,6 +128,8 @@ def image_trees(images, digests_of=context_digests):
             except OSError:
                 text = None
         sources = copy_sources(text, image.get("args")) if text is not None else None
+        if sources is not None and _through_a_link(sources, links):
+            sources = None
         paths = used_files(digests, sources, always=(dockerfile, ".dockerignore"))
         out[str(image["name"])] = tree_hash(digests, paths)
     return out

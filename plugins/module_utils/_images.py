@@ -84,97 +84,142 @@ def content_tag(
     return _sha256(document)[:TAG_LENGTH]
 
 
-_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
-_GLOB_CHARS = frozenset("*?[")
+_VAR_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}$]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_GLOB_CHARS = frozenset("*?")
+_WORD_RE = re.compile(r"\S+")
+
+
+class _Unsure(Exception):
+    """Something the reading of a Dockerfile does not follow: the whole context counts."""
 
 
 def _logical_lines(text: str) -> List[str]:
-    """A Dockerfile's instructions, continuation lines joined and comment lines dropped (the
-    default escape character; a ``# escape=`` directive is not followed)."""
-    out, current = [], ""
+    """A Dockerfile's instructions: continuation lines joined, comment and blank lines inside
+    them skipped, as Docker reads them with the default escape character (``\\``); another
+    one (a ``# escape=`` directive) is not followed (:class:`_Unsure`)."""
+    out, current, first = [], None, True
     for raw in text.splitlines():
         line = raw.strip()
-        if not current and (not line or line.startswith("#")):
-            continue
-        if current and line.startswith("#"):
-            continue  # a comment inside a continued instruction
+        if first and re.match(r"#\s*escape\s*=", line, re.I) and line.split("=", 1)[1].strip() != "\\":
+            raise _Unsure("escape directive")
+        if line and not line.startswith("#"):
+            first = False
+        if not line or line.startswith("#"):
+            continue  # a comment or a blank line, also inside a continued instruction
         if line.endswith("\\"):
-            current += line[:-1] + " "
+            current = (current or "") + line[:-1] + " "
             continue
-        out.append(current + line)
-        current = ""
-    if current.strip():
+        out.append((current or "") + line)
+        current = None
+    if current and current.strip():
         out.append(current)
     return out
 
 
-class _Unresolved(Exception):
-    pass
+def _substitute(word: str, values: Mapping[str, Optional[str]]) -> str:
+    """``$NAME``, ``${NAME}``, ``${NAME:-word}`` and ``${NAME:+word}`` from ``values``; a name
+    with no known value (None: set by ENV, or declared with neither a default nor a build
+    argument), or any other form, is :class:`_Unsure`."""
 
-
-def _substitute(word: str, values: Mapping[str, str]) -> str:
     def one(match: "re.Match[str]") -> str:
         name = match.group(1) or match.group(4)
+        if name not in values or values[name] is None:
+            raise _Unsure(name)
+        value = values[name] or ""
         if match.group(2) == "-":
-            return values.get(name) or match.group(3)
+            return value or match.group(3)
         if match.group(2) == "+":
-            return match.group(3) if values.get(name) else ""
-        if name not in values:
-            raise _Unresolved(name)
-        return values[name]
+            return match.group(3) if value else ""
+        return value
 
-    return _VAR_RE.sub(one, word)
+    out = _VAR_RE.sub(one, word)
+    if "$" in out:
+        raise _Unsure(word)
+    return out
+
+
+def _sources(rest: str) -> Optional[List[str]]:
+    """The sources of one COPY or ADD (after the instruction word): none when they come from
+    another stage or image (``--from``); :class:`_Unsure` for what it does not read (quotes,
+    backslashes, a heredoc, a JSON form that does not parse)."""
+    words = _WORD_RE.findall(rest)
+    while words and words[0].startswith("--"):
+        if words[0].startswith("--from"):
+            return None
+        words.pop(0)
+    text = " ".join(words)
+    if text.startswith("["):
+        try:
+            tokens = [str(t) for t in json.loads(text)]
+        except ValueError:
+            raise _Unsure("JSON form") from None
+    else:
+        tokens = words
+        if any(ch in text for ch in "\"'\\"):
+            raise _Unsure("quoted words")
+    if any("<<" in t for t in tokens):
+        raise _Unsure("heredoc")
+    return tokens[:-1]
 
 
 def copy_sources(dockerfile: str, args: Optional[Mapping[str, str]] = None) -> Optional[List[str]]:
-    """The context paths (or glob patterns) a Dockerfile's COPY and ADD instructions read,
-    relative to the context, with ARG defaults and the build arguments substituted; a COPY
-    from another stage or image (``--from``), a heredoc and a URL read none. None when the
-    whole context counts: a source that is the context itself, leaves it, or names a variable
-    with no value."""
-    values: Dict[str, str] = {}
+    """The context paths (or ``*``/``?`` patterns) a Dockerfile's COPY and ADD instructions
+    read, relative to the context, with the stage's ARG values substituted (a build argument,
+    else the declared default; ARGs before FROM only where a stage declares them again); a
+    COPY from another stage or image (``--from``) and a URL read none.
+
+    None when the whole context counts, which is always safe: a source that is the context
+    itself or leaves it, a variable set by ENV or with no value, a form it does not read
+    (quotes, ``[`` patterns, a heredoc, another escape character, ``RUN --mount`` of the
+    context, ONBUILD)."""
     given = dict(args or {})
     out: List[str] = []
-    for line in _logical_lines(dockerfile or ""):
-        word, _, rest = line.partition(" ")
-        word = word.upper()
-        if word == "ARG":
-            for token in rest.split():
-                name, eq, default = token.partition("=")
-                if name in given:
-                    values[name] = given[name]
-                elif eq:
-                    values[name] = default.strip("\"'")
-            continue
-        if word not in ("COPY", "ADD"):
-            continue
-        rest = rest.strip()
-        tokens: List[str]
-        flags = []
-        while rest.startswith("--"):
-            flag, _, rest = rest.partition(" ")
-            flags.append(flag)
-            rest = rest.strip()
-        if any(flag.startswith("--from") for flag in flags):
-            continue
-        if rest.startswith("["):
-            try:
-                tokens = [str(t) for t in json.loads(rest)]
-            except ValueError:
-                return None
-        else:
-            tokens = rest.split()
-        for raw in tokens[:-1]:
-            if raw.startswith("<<") or "://" in raw or raw.startswith("git@"):
+    try:
+        lines = _logical_lines(dockerfile or "")
+        globals_: Dict[str, Optional[str]] = {}
+        values: Dict[str, Optional[str]] = {}
+        in_stage = False
+        for line in lines:
+            word, rest = [*line.split(None, 1), ""][:2]
+            word = word.upper()
+            if word == "FROM":
+                in_stage, values = True, {}
                 continue
-            try:
-                source = _substitute(raw, dict(values, **given))
-            except _Unresolved:
-                return None
-            clean = posixpath.normpath(source.replace("\\", "/").lstrip("/") or ".")
-            if clean in ("", ".") or clean == ".." or clean.startswith("../"):
-                return None
-            out.append(clean)
+            if word == "ARG":
+                for token in _WORD_RE.findall(rest):
+                    name, eq, default = token.partition("=")
+                    if name in given:
+                        value: Optional[str] = given[name]
+                    elif eq:
+                        value = _substitute(default, values if in_stage else globals_)
+                    elif in_stage and name in globals_:
+                        value = globals_[name]
+                    else:
+                        value = ""  # declared without a value: empty, as Docker gives it
+                    (values if in_stage else globals_)[name] = value
+                continue
+            if word == "ENV":
+                for token in _WORD_RE.findall(rest):
+                    values[token.partition("=")[0]] = None
+                continue
+            if word == "ONBUILD":
+                raise _Unsure("ONBUILD")
+            if word == "RUN" and "--mount" in rest and "from=" not in rest:
+                raise _Unsure("RUN --mount of the context")
+            if word not in ("COPY", "ADD"):
+                continue
+            for raw in _sources(rest) or []:
+                if "://" in raw or raw.startswith("git@"):
+                    continue
+                if "[" in raw:
+                    raise _Unsure("bracket pattern")
+                source = _substitute(raw, values)
+                clean = posixpath.normpath(source.lstrip("/") or ".")
+                if clean in ("", ".") or clean == ".." or clean.startswith("../"):
+                    return None
+                out.append(clean)
+    except _Unsure:
+        return None
     return out
 
 
@@ -200,7 +245,7 @@ def used_files(
                         chosen.add(path)
             else:
                 chosen.update(p for p in files if p == source or p.startswith(source + "/"))
-    return sorted(chosen, key=lambda p: ("./" + p).encode("utf-8"))
+    return sorted(chosen, key=lambda p: ("./" + p).encode("utf-8", "surrogateescape"))
 
 
 def tree_hash(digests: Mapping[str, str], paths: Iterable[str]) -> str:

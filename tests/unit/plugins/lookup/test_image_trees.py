@@ -94,7 +94,28 @@ def test_the_whole_context_hash_is_the_shell_pipeline_s(project):
     ).stdout.strip()
     whole = image_trees([{"name": "all", "context": str(project), "dockerfile": "none/Dockerfile"}])
     assert whole == {"all": shell}  # an unreadable Dockerfile: the whole context counts
-    assert "link" not in context_digests(str(project)) and ".git/HEAD" not in context_digests(str(project))
+    digests, links = context_digests(str(project))
+    assert "link" not in digests and ".git/HEAD" not in digests and links == {"link"}
+
+
+def test_a_source_through_a_symbolic_link_makes_the_whole_context_count(project):
+    (project / "shared").symlink_to(project / "backend" / "core", target_is_directory=True)
+    write(project, "backend/three/Dockerfile", "FROM b\nCOPY shared /app/core\n")
+    image = [{"name": "three", "context": str(project), "dockerfile": "./backend/three/Dockerfile"}]
+    before = image_trees(image)
+    write(project, "backend/core/util.py", "x = 3\n")  # reached only through the link
+    assert image_trees(image) != before
+
+
+def test_a_dockerfile_named_with_dot_slash_still_counts(project):
+    image = [{"name": "one", "context": str(project), "dockerfile": "./backend/one/Dockerfile"}]
+    before = image_trees(image)
+    write(
+        project,
+        "backend/one/Dockerfile",
+        "FROM b\nCOPY backend/core /app/core\nCOPY backend/one /app/one\n# v2\n",
+    )
+    assert image_trees(image) != before
 
 
 def test_lookup_returns_one_mapping_and_refuses_a_missing_context(project):

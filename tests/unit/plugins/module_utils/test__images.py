@@ -268,22 +268,22 @@ def test_server_images_plan_cleanly():
             {},
             ["a", "b", "d e", "f"],
         ),
-        # continuation lines and a comment inside one
-        ("FROM x\nCOPY a \\\n# note\n  b /dst/\n", {}, ["a", "b"]),
-        # ARG defaults, overridden by the build arguments; ${V:-w} and ${V:+w}
+        # continuation lines with a comment and a blank line inside; a tab after the word
+        ("FROM x\nCOPY a \\\n# note\n\n  b /dst/\nCOPY\tc /d\n", {}, ["a", "b", "c"]),
+        # a stage's ARG: its default, else the build argument; ${V:-w} and ${V:+w}
         (
             "ARG B\nFROM ${B}\nARG P=srv/one\nCOPY ${P}/req.txt /t\nCOPY $P /app\n",
             {},
             ["srv/one/req.txt", "srv/one"],
         ),
         ("FROM x\nARG P=srv/one\nCOPY ${P}/x /t\n", {"P": "srv/two"}, ["srv/two/x"]),
-        ("FROM x\nCOPY ${P:-dflt}/x ${Q:+q}y /t\n", {}, ["dflt/x", "y"]),
-        # another stage's or image's files, a heredoc, a URL: no context file
-        (
-            "FROM x AS a\nFROM y\nCOPY --from=a /out /out\nCOPY <<EOF /f\nhi\nEOF\nADD https://e.org/f /f\n",
-            {},
-            [],
-        ),
+        ("FROM x\nARG P\nARG Q=q\nCOPY ${P:-dflt}/x ${Q:+w}y /t\n", {}, ["dflt/x", "wy"]),
+        # declared without a value and not given: empty, as Docker makes it
+        ("FROM x\nARG P\nCOPY ${P}/x /app\n", {}, ["x"]),
+        # a default made of an earlier ARG; a global ARG counts where the stage declares it again
+        ("ARG R=srv\nFROM x\nARG R\nARG S=${R}/sub\nCOPY $S /s\n", {}, ["srv/sub"]),
+        # another stage's or image's files, a URL: no context file
+        ("FROM x AS a\nFROM y\nCOPY --from=a /out /out\nADD https://e.org/f /f\n", {}, []),
         # lower-case instructions count too
         ("from x\ncopy lib /lib\n", {}, ["lib"]),
     ],
@@ -293,17 +293,28 @@ def test_copy_sources(dockerfile, args, want):
 
 
 @pytest.mark.parametrize(
-    "dockerfile",
+    "dockerfile, args",
     [
-        "FROM x\nCOPY . /app\n",  # the whole context (the collection's standard Dockerfile)
-        "FROM x\nCOPY ./ /app\n",
-        "FROM x\nCOPY ../up /app\n",  # leaves the context: let the build say so, hash everything
-        "FROM x\nARG P\nCOPY ${P}/x /app\n",  # a variable with no value
-        'FROM x\nCOPY ["a", /t\n',  # a JSON form that does not parse
+        ("FROM x\nCOPY . /app\n", {}),  # the whole context (the collection's standard Dockerfile)
+        ("FROM x\nCOPY ./ /app\n", {}),
+        ("FROM x\nCOPY ../up /app\n", {}),  # leaves the context: let the build say so
+        ("FROM x\nCOPY ${P}/x /app\n", {}),  # a name no ARG declares (the base image's ENV?)
+        ("FROM x\nCOPY ${P}/x /app\n", {"P": "given"}),  # a build argument no ARG declares
+        ("ARG P=a\nFROM x\nCOPY $P /app\n", {}),  # a global ARG the stage does not declare
+        ("FROM x\nARG D=a\nENV D=b\nCOPY $D /d\n", {}),  # ENV wins over ARG: not followed
+        ("FROM x\nARG A\nCOPY ${A:-${B:-src}} /d\n", {}),  # nested forms
+        ("FROM x\nARG P=a/\nCOPY ${P%/} /d\n", {}),
+        ('FROM x\nCOPY "src" /dst\n', {}),  # quoted words
+        ("FROM x\nCOPY [a]b /dst\n", {}),  # bracket patterns (Go and fnmatch differ on [^...])
+        ("FROM x\nCOPY <<EOF /f\nCOPY nothing /x\nEOF\n", {}),  # a heredoc
+        ("# escape=`\nFROM x\nCOPY a `\n  b /dst\n", {}),  # another escape character
+        ("FROM x\nRUN --mount=type=bind,target=/src make\n", {}),  # the context mounted in a RUN
+        ("FROM x\nONBUILD COPY . /app\n", {}),
+        ('FROM x\nCOPY ["a", /t\n', {}),  # a JSON form that does not parse
     ],
 )
-def test_copy_sources_whole_context(dockerfile):
-    assert im.copy_sources(dockerfile, {}) is None
+def test_copy_sources_whole_context(dockerfile, args):
+    assert im.copy_sources(dockerfile, args) is None
 
 
 def test_used_files_by_path_prefix_and_glob_never_a_sibling_with_a_common_prefix():
