@@ -29,6 +29,9 @@ description:
     less what the tasks running there reserve, counting every stack's tasks. While some node
     still has enough free (the scheduler has not caught up) it keeps waiting."
   - Fails at O(timeout) with what each unconverged service lacks.
+  - A read the manager refuses while the raft elects a leader (a manager restarted:
+    C(does not have a leader), C(lost leader status)) is repeated until O(timeout); a node
+    that is no manager fails at once.
   - Changes nothing; run it on a swarm manager.
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
@@ -160,6 +163,17 @@ def cluster_free(api):
     return node_free(nodes, running)
 
 
+def transient_read_error(exc):
+    """Whether a failed read of the swarm is worth repeating: the manager answered, with an
+    error of a raft that is electing a leader (HTTP 5xx, not "not a swarm manager")."""
+    if not isinstance(exc, DockerAPIError) or exc.status < 500:
+        return False
+    text = str(exc.message).lower()
+    return "not a swarm manager" not in text and (
+        "leader" in text or "deadline exceeded" in text or "raft" in text or "unavailable" in text
+    )
+
+
 def fail_timeout(module, api, state, tasks, waited):
     """The wait's end: what each service lacks, and the nodes that never started their tasks."""
     p = module.params
@@ -205,7 +219,15 @@ def main():
         try:
             services, tasks = snapshot(api, p["stack"])
         except (DockerAPIError, OSError) as exc:
-            module.fail_json(msg="stack_converge: cannot read the swarm (%s); run this on a manager" % exc)
+            # a manager answers "does not have a leader" or "lost leader status" for a few seconds
+            # while the raft elects one (a manager restarted): read again until the timeout; a node
+            # that is no manager, or an engine that does not answer at all, fails at once
+            if not transient_read_error(exc) or time.time() - started >= p["timeout"]:
+                module.fail_json(
+                    msg="stack_converge: cannot read the swarm (%s); run this on a manager" % exc
+                )
+            time.sleep(p["interval"])
+            continue
         if not services:
             module.fail_json(msg="stack_converge: stack %r has no services; was it deployed?" % p["stack"])
         free = None

@@ -79,3 +79,49 @@ def test_a_timeout_names_the_node_that_never_started_its_tasks(monkeypatch):
     out = failed.value.args[0]
     assert "not converged" in out["msg"] and "lab-w2 (1 task(s), the oldest assigned for" in out["msg"]
     assert out["stuck"][0]["id"] == "t9" and out["stuck"][0]["node"] == "n2"
+
+
+def flaky(errors, then):
+    """A stand-in that first fails each read with the errors given, then answers like ``then``."""
+    left = list(errors)
+
+    class Flaky(then):
+        def get(self, path, filters=None):
+            if left:
+                raise left.pop(0)
+            return super().get(path, filters)
+
+    return Flaky
+
+
+# the Engine API's answers while a raft elects a leader (a manager restarted), as 20.10 gives them
+NO_LEADER = stack_converge.DockerAPIError(
+    503, "GET", "/services", "rpc error: code = Unknown desc = The swarm does not have a leader."
+)
+LOST = stack_converge.DockerAPIError(
+    500,
+    "GET",
+    "/tasks",
+    "rpc error: code = Unknown desc = raft: failed to process the request: node lost leader status",
+)
+WORKER = stack_converge.DockerAPIError(
+    503,
+    "GET",
+    "/services",
+    "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state.",
+)
+
+
+def test_a_leader_election_is_waited_out(monkeypatch):
+    with pytest.raises(Exit) as done:
+        run(monkeypatch, flaky([NO_LEADER, LOST], engine(2, ["n1", "n2"])), timeout=60)
+    assert done.value.args[0]["services"][0]["running"] == 2
+
+
+def test_a_worker_or_a_leaderless_swarm_past_the_timeout_fails_with_the_error(monkeypatch):
+    with pytest.raises(Fail) as failed:
+        run(monkeypatch, flaky([WORKER], engine(2, ["n1", "n2"])), timeout=60)
+    assert "not a swarm manager" in failed.value.args[0]["msg"]
+    with pytest.raises(Fail) as failed:
+        run(monkeypatch, flaky([NO_LEADER] * 1000, engine(2, ["n1", "n2"])), timeout=0)
+    assert "does not have a leader" in failed.value.args[0]["msg"]
