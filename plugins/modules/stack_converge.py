@@ -29,8 +29,8 @@ description:
     less what the tasks running there reserve, counting every stack's tasks. While some node
     still has enough free (the scheduler has not caught up) it keeps waiting."
   - Fails at O(timeout) with what each unconverged service lacks.
-  - A read the manager refuses while the raft elects a leader (a manager restarted:
-    C(does not have a leader), C(lost leader status)) is repeated until O(timeout); a node
+  - A read the manager refuses while the raft elects a leader after a manager restarted
+    (C(does not have a leader), C(lost leader status)) is repeated until O(timeout); a node
     that is no manager fails at once.
   - Changes nothing; run it on a swarm manager.
 author:
