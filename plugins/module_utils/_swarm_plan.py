@@ -15,6 +15,8 @@ __metaclass__ = type
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 
 class PlanRefused(Exception):
     pass
@@ -210,7 +212,8 @@ def strangers(
     lacks: a host in another partition of the same cluster (a force-new-cluster made while
     it was away), or one whose entry was removed. Each {"host", "node_id", "manager" (the
     engine answers as a manager)}. A host that is not active, or that this run joined or
-    rejoined (``_swarm_broken``, ``_swarm_in_other``), is not one."""
+    rejoined (``_swarm_broken``, ``_swarm_in_other``), is not one. Facts may come back as
+    strings from a template ("True"): read as Ansible reads booleans."""
     known = set(n.get("ID") for n in raw_nodes or [])
     out: List[Dict[str, Any]] = []
     for host in hosts or []:
@@ -220,18 +223,13 @@ def strangers(
         node_id = hv.get("_swarm_node_id") or ""
         if (
             hv.get("_swarm_local_state") != "active"
-            or _truthy(hv.get("_swarm_broken"))
-            or _truthy(hv.get("_swarm_in_other"))
+            or boolean(hv.get("_swarm_broken"), strict=False)
+            or boolean(hv.get("_swarm_in_other"), strict=False)
             or not node_id
             or node_id in known
         ):
             continue
-        out.append({"host": host, "node_id": node_id, "manager": _truthy(hv.get("_swarm_is_manager"))})
+        out.append(
+            {"host": host, "node_id": node_id, "manager": boolean(hv.get("_swarm_is_manager"), strict=False)}
+        )
     return out
-
-
-def _truthy(value: Any) -> bool:
-    """A fact that may come back as a string from a template ("True", "false")."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "1")
-    return bool(value)
