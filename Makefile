@@ -112,9 +112,11 @@ lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes) through
 	@ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks,ansible.posix.profile_roles \
 	 $(STAGE) lab-site $(MOLECULE_CLUSTER) converge -s cluster
 	@$(STAGE) lab-smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
-	@$(STAGE) lab-pytest $(MOLECULE_CLUSTER) verify -s cluster
+	@$(STAGE) lab-pytest $(MOLECULE_CLUSTER) verify -s cluster || \
+	 { echo "why each lab test failed (artifacts/lab-failures.txt):"; cat artifacts/lab-failures.txt 2>/dev/null; exit 1; }
 	@rm -rf .lab/state/backups
-	@$(STAGE) lab-restore $(MOLECULE_CLUSTER) side-effect -s cluster
+	@$(STAGE) lab-restore $(MOLECULE_CLUSTER) side-effect -s cluster || \
+	 { echo "why the restore failed (artifacts/lab-failures.txt):"; cat artifacts/lab-failures.txt 2>/dev/null; exit 1; }
 	@$(STAGE) lab-down $(MOLECULE_CLUSTER) destroy -s cluster
 
 test: ## everything CI runs: lint, unit, sanity, Molecule, the lab

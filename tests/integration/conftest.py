@@ -32,3 +32,37 @@ def pytest_collection_modifyitems(items):
         return ORDER.index(name) if name in ORDER else len(ORDER)
 
     items.sort(key=rank)  # stable: the tests of a module keep their order
+
+
+# A digest of every failure, printed by `make lab-test` after the stage fails, so the last
+# lines of a CI log say why each test failed (pytest's own summary cuts the reason to one
+# terminal line): the test, its assertion, and each failed Ansible task with its message.
+DIGEST = ROOT / "artifacts" / "lab-failures.txt"
+
+
+def pytest_sessionstart(session):
+    DIGEST.unlink(missing_ok=True)
+
+
+def digest(text, limit=4, width=400):
+    """Up to ``limit`` lines: each ``fatal:``/``failed:`` line of the Ansible output in
+    ``text`` (a failed test's report) with the task before it and the message after it."""
+    lines, out, task = text.splitlines(), [], ""
+    for i, line in enumerate(lines):
+        bare = line.strip().lstrip("E").strip()
+        if "TASK [" in bare:
+            task = bare.split("TASK [", 1)[1].split("]")[0]
+        elif bare.startswith(("fatal: [", "failed: [")):
+            msg = next((m.strip().lstrip("E").strip() for m in lines[i + 1 : i + 12] if "msg:" in m), "")
+            out.append(("%s %s | %s" % (bare.split("=>")[0].strip(), task, msg))[:width])
+    return out[-limit:]
+
+
+def pytest_runtest_logreport(report):
+    if not report.failed:
+        return
+    crash = getattr(report.longrepr, "reprcrash", None)
+    head = "FAILED %s (%s): %s" % (report.nodeid, report.when, crash.message.splitlines()[0] if crash else "")
+    DIGEST.parent.mkdir(exist_ok=True)
+    with DIGEST.open("a") as f:
+        f.write("\n".join([head[:400], *("    " + d for d in digest(report.longreprtext))]) + "\n")
