@@ -53,7 +53,9 @@ def digest(text, limit=4, width=400):
         if "TASK [" in bare:
             task = bare.split("TASK [", 1)[1].split("]")[0]
         elif bare.startswith(("fatal: [", "failed: [")):
-            msg = next((m.strip().lstrip("E").strip() for m in lines[i + 1 : i + 12] if "msg:" in m), "")
+            after = [m.strip().lstrip("E").strip() for m in lines[i + 1 : i + 14]]
+            at = next((j for j, m in enumerate(after) if m.startswith("msg:")), None)
+            msg = "" if at is None else " ".join(after[at : at + 3]).replace("msg: |-", "msg:")
             out.append(("%s %s | %s" % (bare.split("=>")[0].strip(), task, msg))[:width])
     return out[-limit:]
 
