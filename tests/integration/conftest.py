@@ -2,6 +2,7 @@
 targets export the same; ansible.cfg names none, so no other inventory gets it)."""
 
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,13 +48,13 @@ def pytest_sessionstart(session):
 def digest(text, limit=4, width=400):
     """Up to ``limit`` lines: each ``fatal:``/``failed:`` line of the Ansible output in
     ``text`` (a failed test's report) with the task before it and the message after it."""
-    lines, out, task = text.splitlines(), [], ""
-    for i, line in enumerate(lines):
-        bare = line.strip().lstrip("E").strip()
+    # pytest marks the lines of an assertion's message with "E" and spaces: drop that mark only
+    lines, out, task = [re.sub(r"^E\s+", "", line.strip()) for line in text.splitlines()], [], ""
+    for i, bare in enumerate(lines):
         if "TASK [" in bare:
             task = bare.split("TASK [", 1)[1].split("]")[0]
         elif bare.startswith(("fatal: [", "failed: [")):
-            after = [m.strip().lstrip("E").strip() for m in lines[i + 1 : i + 14]]
+            after = lines[i + 1 : i + 14]
             at = next((j for j, m in enumerate(after) if m.startswith("msg:")), None)
             msg = "" if at is None else " ".join(after[at : at + 3]).replace("msg: |-", "msg:")
             out.append(("%s %s | %s" % (bare.split("=>")[0].strip(), task, msg))[:width])
