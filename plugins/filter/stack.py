@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the stack role: the MCP server registry as a compose document, as the
 gateway's nginx configuration, and as mcp_health targets through a gateway; the clients
-map and the configuration of the gateway's auth service, and the checker's targets on the
-overlay (logic in module_utils/_stack.py)."""
+map and the configuration of the gateway's auth service, the checker's targets on the
+overlay, and the services the gateway could not reach (logic in module_utils/_stack.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -20,6 +20,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack import 
     gateway_targets,
     normalize,
     overlay_targets,
+    unreached_services,
     validate_servers,
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack_converge import gpu_nodes
@@ -73,6 +74,11 @@ def mcp_overlay_targets(servers, timeout=None):
     return overlay_targets(servers, timeout)
 
 
+def mcp_unreached(results, auth=None):
+    """The services to republish after a check through the gateway (mcp_health's results)."""
+    return unreached_services(results, auth)
+
+
 def mcp_validate_servers(servers):
     """The registry as mcp_validate's servers, with the stack's build rules."""
     try:
@@ -96,6 +102,7 @@ class FilterModule(object):
             "mcp_gateway_conf": mcp_gateway_conf,
             "mcp_gateway_targets": mcp_gateway_targets,
             "mcp_overlay_targets": mcp_overlay_targets,
+            "mcp_unreached": mcp_unreached,
             "mcp_validate_servers": mcp_validate_servers,
             "mcp_gpu_nodes": mcp_gpu_nodes,
         }

@@ -78,6 +78,9 @@ MIN_TARGET_S = 1.0  # the least time a target is given (or its timeout, if small
 GRACE_S = 0.5  # check_all waits this long past the deadline, then abandons what still runs
 SNIPPET = 120  # first bytes of a reply kept for the report
 RETRY_STATUSES = (502, 503, 504)
+# the longest pause between two attempts: a long deadline keeps being used by attempts
+# rather than one late retry (or none, once a doubled pause would pass the deadline)
+BACKOFF_MAX = 10.0
 LEGACY_SSE_MODES = ("probe", "report")
 
 
@@ -1025,10 +1028,13 @@ def check_target(
     ssl_context: Optional[ssl.SSLContext] = None,
     sleep: Callable[[float], None] = time.sleep,
     trace: Optional[Trace] = None,
+    backoff_max: Optional[float] = BACKOFF_MAX,
 ) -> Dict[str, Any]:
     """Probe one target with retries inside the deadline; each attempt gets at most the
     target's ``timeout``. Only failures that can change (``ProbeError.retry``) are tried
-    again. Never raises: the result says what failed, at which step, what was seen."""
+    again, after ``backoff`` seconds doubled each time up to ``backoff_max`` (None: no
+    bound; a Retry-After is waited for in full). Never raises: the result says what failed,
+    at which step, what was seen."""
     kind = target.get("kind") or "mcp"
     result = new_result(target)
     trace = trace if trace is not None else Trace()
@@ -1049,6 +1055,8 @@ def check_target(
                 _record_facts(result, exc.facts)
                 result["latency_ms"] = round((time.monotonic() - started) * 1000.0, 1)
             pause = backoff * (2**attempt)
+            if backoff_max is not None:
+                pause = min(pause, backoff_max)
             if exc.retry_after is not None:
                 pause = max(pause, exc.retry_after)
             if not exc.retry or attempt >= retries or pause >= deadline.remaining():
@@ -1093,7 +1101,8 @@ def _not_started(target: Dict[str, Any], left: float, needed: float) -> Dict[str
 def check_all(targets: Sequence[Mapping[str, Any]], deadline_s: float = 60.0, retries: int = 2,
               backoff: float = 0.5, concurrency: Optional[int] = None,
               ssl_context: Optional[ssl.SSLContext] = None, close_session: Optional[bool] = None,
-              legacy_sse: Optional[str] = None) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:  # fmt: skip
+              legacy_sse: Optional[str] = None, backoff_max: Optional[float] = BACKOFF_MAX,
+              ) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:  # fmt: skip
     """Probe every target concurrently (at most ``concurrency`` at once). Returns
     (results in target order, summary) within ``deadline_s`` plus GRACE_S, whatever the
     servers do: what is still running then is abandoned and reported as such.
@@ -1138,7 +1147,7 @@ def check_all(targets: Sequence[Mapping[str, Any]], deadline_s: float = 60.0, re
                 budget = max(left / rounds, needed)
                 try:
                     result = check_target(target, deadline.sooner(budget), retries, backoff, ssl_context,
-                                          trace=traces[index])  # fmt: skip
+                                          trace=traces[index], backoff_max=backoff_max)  # fmt: skip
                 except BaseException as exc:  # check_target does not raise; never lose the others
                     result = new_result(target)
                     _record_failure(result, "internal", "%s: %s" % (type(exc).__name__, exc))
@@ -1235,7 +1244,7 @@ def format_table(results: Sequence[Mapping[str, Any]]) -> List[str]:
 
 def main(stdin: TextIO, stdout: TextIO) -> int:
     """Run as a script where Ansible cannot reach (inside a container on an overlay network):
-    reads {"targets": [...], "deadline": s} (optionally "retries", "concurrency",
+    reads {"targets": [...], "deadline": s} (optionally "retries", "backoff_max", "concurrency",
     "close_session", "legacy_sse") as JSON on stdin, writes {"results", "summary", "table"}
     as JSON on stdout. Standard library only."""
     request = json.load(stdin)
@@ -1247,7 +1256,7 @@ def main(stdin: TextIO, stdout: TextIO) -> int:
     results, summary = check_all(
         targets, deadline_s=float(request.get("deadline", 60)), retries=int(request.get("retries", 2)),
         concurrency=request.get("concurrency"), close_session=request.get("close_session"),
-        legacy_sse=request.get("legacy_sse"),
+        legacy_sse=request.get("legacy_sse"), backoff_max=request.get("backoff_max", BACKOFF_MAX),
     )  # fmt: skip
     json.dump({"results": results, "summary": summary, "table": format_table(results)}, stdout)
     return 0 if summary["unhealthy"] == 0 else 1

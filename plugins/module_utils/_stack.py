@@ -914,3 +914,30 @@ def overlay_targets(
     return _running_targets(
         servers, lambda entry: "http://%s:%s/mcp" % (entry["name"], entry["port"]), timeout
     )
+
+
+# What the gateway answers when it cannot reach the service behind a route: 502 (no address,
+# refused, reset), 504 (timed out); 503 also when its auth service cannot be reached.
+GATEWAY_UNREACHED_STATUSES = (502, 503, 504)
+
+
+def unreached_services(
+    results: Optional[Iterable[Mapping[str, Any]]], auth: Optional[str] = None
+) -> List[str]:
+    """The services of the stack to republish after a check through the gateway: each unhealthy
+    target whose last exchange was answered by the gateway with 502, 503 or 504 (it could not
+    reach the server behind the route), and the gateway's auth service when one of them was a
+    503 and ``auth`` is bearer (the gateway answers 503 when its token check cannot be reached).
+    Sorted, each once. A target that failed otherwise (refused by the gateway itself, TLS, an
+    MCP error, a missing tool) is not a matter of reaching the server, so it is not named."""
+    names, auth_too = set(), False
+    for result in results or ():
+        if result.get("ok"):
+            continue
+        status = (result.get("seen") or {}).get("status")
+        if status in GATEWAY_UNREACHED_STATUSES and result.get("name"):
+            names.add(str(result["name"]))
+            auth_too = auth_too or status == 503
+    if auth_too and auth == "bearer":
+        names.add(GATEWAY_AUTH_SERVICE)
+    return sorted(names)

@@ -120,9 +120,17 @@ options:
     type: int
     default: 2
   backoff:
-    description: Seconds before the first retry; doubled for each further one.
+    description: Seconds before the first retry; doubled for each further one, up to O(backoff_max).
     type: float
     default: 0.5
+  backoff_max:
+    description:
+      - The longest pause between two attempts, in seconds. With many O(retries) and a long
+        O(deadline), the attempts go on every O(backoff_max) seconds until the deadline, rather
+        than stopping once a doubled pause would pass it.
+      - A server's C(Retry-After) is waited for in full when it fits in the deadline.
+    type: float
+    default: 10
   concurrency:
     description: Most targets checked at the same time.
     type: int
@@ -415,6 +423,7 @@ def main():
             deadline=dict(type="float", default=60),
             retries=dict(type="int", default=2),
             backoff=dict(type="float", default=0.5),
+            backoff_max=dict(type="float", default=10),
             concurrency=dict(type="int", default=64),
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
@@ -423,14 +432,20 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if module.params["retries"] < 0 or module.params["concurrency"] < 1 or module.params["deadline"] <= 0:
-        module.fail_json(msg="retries must be >= 0, concurrency >= 1 and deadline > 0")
+    if (
+        module.params["retries"] < 0
+        or module.params["concurrency"] < 1
+        or module.params["deadline"] <= 0
+        or module.params["backoff_max"] < 0
+    ):
+        module.fail_json(msg="retries must be >= 0, concurrency >= 1, deadline > 0 and backoff_max >= 0")
     targets = _targets(module)
     results, summary = check_all(
         targets,
         deadline_s=module.params["deadline"],
         retries=module.params["retries"],
         backoff=module.params["backoff"],
+        backoff_max=module.params["backoff_max"],
         concurrency=module.params["concurrency"],
         ssl_context=_ssl_context(module),
         close_session=module.params["close_session"],

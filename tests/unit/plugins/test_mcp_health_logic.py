@@ -133,6 +133,27 @@ def test_retries_back_off_and_stop_at_success(monkeypatch):
     assert result["seen"] is None and result["advice"] is None
 
 
+def test_pauses_stop_doubling_at_backoff_max_and_attempts_go_on_to_the_deadline(monkeypatch):
+    clock, sleeps = FakeClock(), []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        clock.now += seconds
+
+    def gateway_502(target, deadline, ssl_context, trace):
+        raise mh.ProbeError("discover", "HTTP 502", retry=True)
+
+    monkeypatch.setitem(mh.PROBES, "mcp", gateway_502)
+    target = {"name": "x", "url": "http://h/mcp"}
+    result = mh.check_target(target, mh.Deadline(60, clock), 20, 0.5, None, sleep, backoff_max=10)
+    assert sleeps == [0.5, 1, 2, 4, 8, 10, 10, 10, 10]  # the next one would pass the deadline
+    assert result["attempts"] == 10 and not result["ok"]
+    # unbounded (the module's behaviour before backoff_max): the last attempt at 31.5 s of 60
+    clock, sleeps[:] = FakeClock(), []
+    result = mh.check_target(target, mh.Deadline(60, clock), 20, 0.5, None, sleep, backoff_max=None)
+    assert sleeps == [0.5, 1, 2, 4, 8, 16] and result["attempts"] == 7
+
+
 def test_retries_give_up_with_the_last_error(monkeypatch):
     def down(target, deadline, ssl_context, trace):
         raise mh.ProbeError("discover", "timed out (no answer within the deadline)", retry=True)

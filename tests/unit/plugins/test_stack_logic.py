@@ -6,7 +6,7 @@ import re
 
 import pytest
 import yaml
-from ansible_collections.sophia.lambda_swarm.plugins.filter.stack import mcp_gateway_targets
+from ansible_collections.sophia.lambda_swarm.plugins.filter.stack import FilterModule, mcp_gateway_targets
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _stack as st
 
 SERVERS = [
@@ -491,3 +491,33 @@ def test_gateway_targets_pass_a_tool_count_through():
     assert target["expect_tools"] == 3
     (target,) = mcp_gateway_targets([{"name": "a", "health": {"expect_tools": ["x"]}}], "h", 443)
     assert target["expect_tools"] == ["x"]
+
+
+def _result(name, ok=False, status=None, seen=True):
+    return {"name": name, "ok": ok, "seen": ({"status": status} if seen else None)}
+
+
+def test_unreached_names_the_servers_the_gateway_could_not_reach_and_nothing_else():
+    results = [
+        _result("ai_memory", status=502),
+        _result("signer", ok=True, status=200),
+        _result("vision", status=504),
+        _result("text_tools", status=401),  # the token was refused: a new task changes nothing
+        _result("js_tools", status=None),  # TLS or refused before any status
+        _result("broken", seen=False),  # abandoned at the deadline, nothing seen
+        _result("ai_memory", status=502),
+    ]
+    assert st.unreached_services(results, "bearer") == ["ai_memory", "vision"]
+    assert st.unreached_services([], "bearer") == [] and st.unreached_services(None) == []
+
+
+def test_unreached_adds_the_auth_service_for_a_503_only_with_bearer_auth():
+    results = [_result("signer", status=503), _result("vision", status=502)]
+    assert st.unreached_services(results, "bearer") == ["gateway_auth", "signer", "vision"]
+    assert st.unreached_services(results, "none") == ["signer", "vision"]
+    assert st.unreached_services([_result("vision", status=502)], "bearer") == ["vision"]
+
+
+def test_the_unreached_filter_is_the_logic():
+    flt = FilterModule().filters()["mcp_unreached"]
+    assert flt([_result("a", status=502), _result("b", ok=True)], "bearer") == ["a"]
