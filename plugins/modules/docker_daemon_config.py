@@ -17,8 +17,9 @@ description:
     O(remove), and keeps every other key as it was (keys set by Lambda Stack or an operator).
   - C(live-restore) is never left enabled, since it conflicts with Swarm.
   - The merged file is validated with C(dockerd --validate --config-file) (Docker 23 and
-    later) before it is written; an older dockerd only gets the JSON checked. A file that is
-    not valid JSON is refused, never overwritten.
+    later) before it is written; an older dockerd only gets the JSON checked. A file that
+    already holds the merged settings is not validated again (nothing is written). A file
+    that is not valid JSON is refused, never overwritten.
   - Writes only when the content changes, so a restart handler runs only then.
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
@@ -72,7 +73,9 @@ changed_keys:
   type: list
   elements: str
 validated:
-  description: C(dockerd) when dockerd validated the file, C(json) when only the JSON was checked.
+  description:
+    - C(dockerd) when dockerd validated the file, C(json) when only the JSON was checked,
+      C(unchanged) when the file already held the merged settings (nothing to validate or write).
   returned: always
   type: str
 """
@@ -136,7 +139,8 @@ def main():
     after = merge(before, module.params["settings"], module.params["remove"])
     content = render(after)
     changed = before_text is None or before != after
-    validated = _validate(module, content)
+    # a file that already holds these settings is not written: no dockerd to spawn for it
+    validated = _validate(module, content) if changed else "unchanged"
     result = dict(
         changed=changed, config=after, changed_keys=changed_keys(before, after), validated=validated
     )
