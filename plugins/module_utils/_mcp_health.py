@@ -1256,7 +1256,8 @@ def main(stdin: TextIO, stdout: TextIO) -> int:
     results, summary = check_all(
         targets, deadline_s=float(request.get("deadline", 60)), retries=int(request.get("retries", 2)),
         concurrency=request.get("concurrency"), close_session=request.get("close_session"),
-        legacy_sse=request.get("legacy_sse"), backoff_max=request.get("backoff_max", BACKOFF_MAX),
+        legacy_sse=request.get("legacy_sse"),
+        backoff_max=max(0.0, float(request.get("backoff_max", BACKOFF_MAX))),
     )  # fmt: skip
     json.dump({"results": results, "summary": summary, "table": format_table(results)}, stdout)
     return 0 if summary["unhealthy"] == 0 else 1

@@ -128,7 +128,8 @@ options:
       - The longest pause between two attempts, in seconds. With many O(retries) and a long
         O(deadline), the attempts go on every O(backoff_max) seconds until the deadline, rather
         than stopping once a doubled pause would pass it.
-      - A server's C(Retry-After) is waited for in full when it fits in the deadline.
+      - A server's C(Retry-After) is waited for in full when it fits in the deadline. V(0) retries
+        without a pause.
     type: float
     default: 10
   concurrency:

@@ -115,8 +115,9 @@ def gateway_host():
     return hosts()[first_manager()]["ansible_host"]
 
 
-def gateway_url(server):
-    return "https://%s:443/%s/mcp" % (gateway_host(), server)
+def gateway_url(server, host=None):
+    """A server's route through the gateway on ``host`` (an address; default the first manager's)."""
+    return "https://%s:443/%s/mcp" % (host or gateway_host(), server)
 
 
 def node_gpus(node):
@@ -236,10 +237,11 @@ def gateway_token():
     return (STATE / "gateway" / "token").read_text().strip()
 
 
-def gateway_status(server, headers=None, body=b"{}", timeout=10):
-    """(HTTP status, headers) of one POST to a server's route through the gateway."""
+def gateway_status(server, headers=None, body=b"{}", timeout=10, host=None):
+    """(HTTP status, headers) of one POST to a server's route through the gateway (on the
+    manager at address ``host``; default the first)."""
     request = urllib.request.Request(
-        gateway_url(server), data=body, headers=dict(headers or {}), method="POST"
+        gateway_url(server, host), data=body, headers=dict(headers or {}), method="POST"
     )
     try:
         with urllib.request.urlopen(request, context=gateway_context(), timeout=timeout) as reply:
