@@ -23,7 +23,8 @@ SCENARIO ?= host
 COLLECTION_LINK := .collections/ansible_collections/sophia/lambda_swarm
 
 .PHONY: help venv host-deps collection-link engine image lab lab-up lab-down lab-test test lint \
-	unit rules mcp-venvs functional sanity molecule molecule-all bench clean times
+	unit rules mcp-venvs functional sanity molecule molecule-all checks lab-converge lab-verify bench \
+	clean times
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -105,13 +106,19 @@ molecule-all: ## every scenario in SCENARIOS
 	@for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule SCENARIO=$$s; done
 
 lab-test: LAB_WORKERS = 2
-lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes) through Molecule's cluster scenario
+lab-test: lab-converge lab-verify ## the lab end to end (3 + 2 nodes) through Molecule's cluster scenario
+
+lab-converge: LAB_WORKERS = 2
+lab-converge: venv collection-link image ## the cluster scenario's create and converge (site.yml on 3 + 2 nodes)
 	@$(MOLECULE_CLUSTER) destroy -s cluster >/dev/null
 	@$(STAGE) lab-up $(MOLECULE_CLUSTER) create -s cluster
 	@rm -f artifacts/fault-report.json
 	@ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks,ansible.posix.profile_roles \
 	 $(STAGE) lab-site $(MOLECULE_CLUSTER) converge -s cluster
 	@$(STAGE) lab-smoke ansible-playbook -i inventory/lab playbooks/smoke.yml
+
+lab-verify: LAB_WORKERS = 2
+lab-verify: venv collection-link ## the cluster scenario's verify, side_effect (restore) and destroy
 	@$(STAGE) lab-pytest $(MOLECULE_CLUSTER) verify -s cluster || \
 	 { echo "why each lab test failed (artifacts/lab-failures.txt):"; cat artifacts/lab-failures.txt 2>/dev/null; exit 1; }
 	@rm -rf .lab/state/backups
@@ -119,16 +126,18 @@ lab-test: venv collection-link image ## the lab end to end (3 + 2 nodes) through
 	 { echo "why the restore failed (artifacts/lab-failures.txt):"; cat artifacts/lab-failures.txt 2>/dev/null; exit 1; }
 	@$(STAGE) lab-down $(MOLECULE_CLUSTER) destroy -s cluster
 
+# The checks that need no lab (lint, unit, rules, sanity, the one-node Molecule scenario) run
+# beside the lab's bring-up and first converge, which wait on apt, image pulls and Swarm more than
+# they compute. The functional tests time real servers against deadlines, so they run alone.
+checks: lint unit rules sanity molecule-all ## the checks that need no lab
+
 test: ## everything CI runs: lint, unit, sanity, Molecule, the lab
 	@mkdir -p .cache && : >$(STAGE_TIMES)
-	@$(MAKE) --no-print-directory venv collection-link engine
-	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory rules
+	@$(MAKE) --no-print-directory venv collection-link engine host-deps image
 	@$(MAKE) --no-print-directory functional
-	@$(MAKE) --no-print-directory sanity
-	@$(MAKE) --no-print-directory molecule-all
-	@$(MAKE) --no-print-directory lab-test
+	@bash tools/beside.sh .cache/checks.log -- $(MAKE) --no-print-directory checks \
+	 -- $(MAKE) --no-print-directory lab-converge
+	@$(MAKE) --no-print-directory lab-verify
 	@$(MAKE) --no-print-directory times
 
 times: ## print the stage times of the last make test

@@ -5,6 +5,8 @@ import os
 import re
 from pathlib import Path
 
+import labkit
+
 ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("ANSIBLE_VAULT_IDENTITY_LIST", "lab@%s" % (ROOT / "lab" / "vault-pass.sh"))
 
@@ -69,3 +71,13 @@ def pytest_runtest_logreport(report):
     DIGEST.parent.mkdir(exist_ok=True)
     with DIGEST.open("a") as f:
         f.write("\n".join([head[:400], *("    " + d for d in digest(report.longreprtext))]) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Every playbook run of the session with its seconds, and their sum: where the lab time goes."""
+    if not labkit.PLAYBOOK_TIMES:
+        return
+    total = sum(t for _, _, t, _ in labkit.PLAYBOOK_TIMES)
+    terminalreporter.write_sep("=", "playbook runs: %d, %.0f s" % (len(labkit.PLAYBOOK_TIMES), total))
+    for test, label, seconds, rc in labkit.PLAYBOOK_TIMES:
+        terminalreporter.write_line("%7.1f s  rc=%-3d %s  %s" % (seconds, rc, test, label))

@@ -144,14 +144,27 @@ def on_node(node, *args, timeout=60):
     return docker("exec", node, "docker", *args, timeout=timeout)
 
 
+# Every playbook run of the lab tests, timed: (test, playbook and arguments, seconds, exit status);
+# conftest.py prints them at the end of the session, so a slow run shows where the time went.
+PLAYBOOK_TIMES = []
+
+
+def _timed(label, run):
+    started = time.monotonic()
+    proc = run()
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].rsplit("/", 1)[-1]
+    PLAYBOOK_TIMES.append((test, label, time.monotonic() - started, proc.returncode))
+    return proc
+
+
 def playbook(name, *extra, timeout=900, env=None):
     """Run playbooks/<name> on the lab; (process, recap {host: {ok, changed, failed...}}).
     ``env``: more environment variables for ansible-playbook."""
-    proc = subprocess.run(
+    proc = _timed(" ".join((name, *extra))[:120], lambda: subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(LAB_INVENTORY), str(ROOT / "playbooks" / name), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
         env={**checkout_env(), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **(env or {})},
-    )  # fmt: skip
+    ))  # fmt: skip
     return proc, _recap(proc.stdout)
 
 
@@ -220,10 +233,10 @@ def user_playbook(inventory, playbook, collections, cwd, timeout=900):
         ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=120s",
     )
     (cwd / "none.cfg").write_text("[defaults]\n")
-    proc = subprocess.run(
+    proc = _timed("%s (installed tarball)" % playbook, lambda: subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), playbook],
         cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env,
-    )  # fmt: skip
+    ))  # fmt: skip
     return proc, _recap(proc.stdout)
 
 
