@@ -1,0 +1,177 @@
+"""node_state: its verdicts (``ok``: a write task would change nothing) must agree with the
+modules whose work they predict. Each lineinfile and blockinfile case below runs the real
+ansible.builtin module in check mode on the same file and compares its ``changed``; the
+module itself is driven on real files, with stand-in dpkg-query and systemctl that print what
+Debian 12's print."""
+
+import hashlib
+import os
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible.modules import blockinfile, lineinfile
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _node_state as ns
+from ansible_collections.sophia.lambda_swarm.plugins.modules import node_state
+from module_harness import Exit
+
+pytestmark = pytest.mark.usefixtures("ansible_exits")
+
+MARKER = "# {mark} sophia.lambda_swarm DOCKER-USER"
+AFTER_RULES = "*filter\n:ufw-after-input - [0:0]\nCOMMIT\n"
+BLOCK = "*filter\n:DOCKER-USER - [0:0]\n-A DOCKER-USER -j RETURN\nCOMMIT"
+
+
+def real_changed(module, args):
+    with pytest.raises(Exit) as done, patch_module_args({**args, "_ansible_check_mode": True}):
+        module.main()
+    return done.value.args[0]["changed"]
+
+
+def verdict(path, **spec):
+    return ns.file_state({"path": str(path), **spec})["ok"]
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ('DAEMON_OPTS="-F 1"\n', 'DAEMON_OPTS="-F 1"'),
+        ('DAEMON_OPTS="-F 1"\n', 'DAEMON_OPTS="-F 1 -x"'),
+        ('# x\nDAEMON_OPTS="-F 1 -x"\nDAEMON_OPTS="-F 1"\n', 'DAEMON_OPTS="-F 1 -x"'),  # last match counts
+        ('DAEMON_OPTS="-F 1"\nDAEMON_OPTS="-F 1 -x"\n', 'DAEMON_OPTS="-F 1 -x"'),
+        ("# nothing here\n", 'DAEMON_OPTS="-F 1"'),
+        ('DAEMON_OPTS="-F 1"', 'DAEMON_OPTS="-F 1"'),  # no final newline
+        ("", 'DAEMON_OPTS="-F 1"'),
+    ],
+)
+def test_line_verdict_agrees_with_lineinfile(tmp_path, text, line):
+    path = tmp_path / "chrony"
+    path.write_text(text)
+    path.chmod(0o644)
+    changed = real_changed(
+        lineinfile, {"path": str(path), "regexp": "^DAEMON_OPTS=", "line": line, "mode": "0644"}
+    )
+    assert verdict(path, line=line, regexp="^DAEMON_OPTS=", mode="0644") is (not changed)
+
+
+@pytest.mark.parametrize(
+    "text, block",
+    [
+        (AFTER_RULES, BLOCK),  # not there yet
+        (AFTER_RULES + ns.block_text(BLOCK, MARKER), BLOCK),  # there
+        (AFTER_RULES + ns.block_text(BLOCK + "\n", MARKER), BLOCK + "\n"),  # a block ending in a newline
+        (AFTER_RULES + ns.block_text(BLOCK, MARKER), BLOCK.replace("RETURN", "DROP")),  # another block
+        (AFTER_RULES + ns.block_text(BLOCK, MARKER).rstrip("\n"), BLOCK),  # no final newline
+        (ns.block_text(BLOCK, MARKER) + AFTER_RULES, BLOCK),  # elsewhere in the file
+        (AFTER_RULES + ns.block_text(BLOCK, MARKER)[:-30], BLOCK),  # cut short
+    ],
+)
+def test_block_verdict_agrees_with_blockinfile(tmp_path, text, block):
+    path = tmp_path / "after.rules"
+    path.write_text(text)
+    path.chmod(0o640)
+    args = {"path": str(path), "block": block, "marker": MARKER, "insertafter": "EOF", "mode": "0640"}
+    assert verdict(path, block=block, marker=MARKER, mode="0640") is (not real_changed(blockinfile, args))
+
+
+def test_attributes_content_and_missing_files(tmp_path):
+    path = tmp_path / "modules.conf"
+    assert verdict(path, content="overlay\n") is False  # missing
+    path.write_text("overlay\n")
+    path.chmod(0o600)
+    assert verdict(path, content="overlay\n", mode="0644") is False  # mode differs
+    path.chmod(0o644)
+    assert verdict(path, content="overlay\n", mode="0644") is True
+    assert verdict(path, content="overlay\n", mode=420) is False  # not an octal string: left to the task
+    assert verdict(path, content="overlay\nbr_netfilter\n", mode="0644") is False
+    digest = hashlib.sha256(b"overlay\n").hexdigest()
+    assert verdict(path, checksum=digest.upper(), mode="0644") is True
+    assert verdict(path, checksum=hashlib.sha256(b"other\n").hexdigest()) is False
+    assert verdict(path, content="overlay\n", mode="u=rw,go=r") is False  # symbolic: left to the task
+    uid = os.getuid()
+    assert verdict(path, content="overlay\n", owner=str(uid)) is True
+    assert verdict(path, content="overlay\n", owner="nobody-at-all") is False
+    assert verdict(tmp_path, read=True) is False  # a directory is no file
+    tmp_path.chmod(0o755)
+    assert verdict(tmp_path, directory=True, mode="0755") is True
+    assert verdict(tmp_path, directory=True, mode="0700") is False
+    assert verdict(path, directory=True) is False  # a file is no directory
+
+
+def test_sysctl_verdicts():
+    wanted = {"net.ipv4.ip_forward": 1, "net.ipv4.ip_local_port_range": "32768 60999"}
+    live = {"net.ipv4.ip_forward": "1", "net.ipv4.ip_local_port_range": "32768\t60999"}
+    text = "# managed\nnet.ipv4.ip_forward = 1\nnet/ipv4/ip_local_port_range=32768   60999\n"
+    assert ns.sysctls_to_set(wanted, live, text) == []
+    assert ns.sysctls_to_set(wanted, {**live, "net.ipv4.ip_forward": "0"}, text) == ["net.ipv4.ip_forward"]
+    assert ns.sysctls_to_set(wanted, {**live, "net.ipv4.ip_forward": None}, text) == ["net.ipv4.ip_forward"]
+    later = text + "net.ipv4.ip_forward=0\n"  # the last setting of a key wins
+    assert ns.sysctls_to_set(wanted, live, later) == ["net.ipv4.ip_forward"]
+    assert ns.sysctls_to_set(wanted, live, "; net.ipv4.ip_forward = 1\n") == list(wanted)
+
+
+def test_packages_and_units_parsing():
+    out = "chrony\tinstall ok installed\t4.3-2+deb12u1\nufw\tdeinstall ok config-files\t0.36.2-1\n"
+    installed = ns.parse_dpkg(out)
+    assert installed == {"chrony": "4.3-2+deb12u1"}
+    assert ns.packages_missing(["chrony", "ufw", "curl=7.88*", "./x.deb"], installed) == [
+        "ufw",
+        "curl=7.88*",
+        "./x.deb",
+    ]
+    show = (
+        "Id=chrony.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\n\n"
+        "Id=nope.service\nLoadState=not-found\nActiveState=inactive\nUnitFileState=\n"
+    )
+    units = ns.parse_systemctl_show(show, ["chrony", "nope"])
+    assert units == {
+        "chrony": {"exists": True, "active": True, "enabled": True},
+        "nope": {"exists": False, "active": False, "enabled": False},
+    }
+    assert ns.parse_systemctl_show("", ["x"]) == {"x": {"exists": False, "active": False, "enabled": False}}
+
+
+def test_the_module_reads_everything_in_one_run(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dpkg-query").write_text(
+        "#!/bin/sh\nprintf 'chrony\\tinstall ok installed\\t4.3\\n'\n"
+        "echo 'dpkg-query: no packages found matching ufw' >&2\nexit 1\n"
+    )
+    (bin_dir / "systemctl").write_text(
+        "#!/bin/sh\nprintf 'Id=chrony.service\\nLoadState=loaded\\nActiveState=failed\\nUnitFileState=enabled\\n'\n"
+    )
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (bin_dir, os.environ["PATH"]))
+    conf = tmp_path / "ufw.conf"
+    conf.write_text("ENABLED=yes\n")
+    sysctl_file = tmp_path / "90-swarm.conf"
+    sysctl_file.write_text("vm.overcommit_memory = 1\n")
+    args = {
+        "packages": ["chrony", "ufw"],
+        "services": ["chrony"],
+        "files": [
+            {"path": str(conf), "read": True},
+            {"path": str(tmp_path / "none"), "content": "x"},
+            {"path": str(tmp_path / "unread"), "read": True},
+        ],
+        "sysctls": {"vm.overcommit_memory": 1, "no.such.key": 1},
+        "sysctl_file": str(sysctl_file),
+        "_ansible_check_mode": True,
+    }
+    with pytest.raises(Exit) as done, patch_module_args(args):
+        node_state.main()
+    result = done.value.args[0]
+    assert result["changed"] is False
+    assert result["packages"] == {"chrony": "4.3", "ufw": None} and result["packages_missing"] == ["ufw"]
+    assert result["services"]["chrony"] == {"exists": True, "active": False, "enabled": True}
+    assert result["files"][str(conf)]["content"] == "ENABLED=yes\n" and result["files"][str(conf)]["ok"]
+    assert result["files"][str(tmp_path / "none")] == {"exists": False, "isdir": False, "ok": False}
+    assert result["files"][str(tmp_path / "unread")] == {
+        "exists": False,
+        "isdir": False,
+        "content": None,
+        "ok": False,
+    }
+    assert result["sysctls"]["no.such.key"] is None
+    assert "no.such.key" in result["sysctls_to_set"]
