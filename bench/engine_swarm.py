@@ -103,7 +103,7 @@ def roles(state: Path, env: dict) -> tuple:
     run_env = {
         **env,
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_roles",
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_roles,ansible.posix.profile_tasks",
         "ANSIBLE_CACHE_PLUGIN": "memory",
         "ANSIBLE_NOCOLOR": "1",
     }
@@ -114,6 +114,9 @@ def roles(state: Path, env: dict) -> tuple:
         cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     seconds = round(time.monotonic() - started, 1)
+    # the whole run with its per-task times, for where the roles' seconds went
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    (ROOT / "artifacts" / "bench-engine_swarm.log").write_text(proc.stdout)
     if proc.returncode != 0:
         raise RuntimeError("the roles failed:\n" + proc.stdout[-3000:])
     per_role = {}
