@@ -63,8 +63,8 @@ def site(label):
     )  # fmt: skip
     seconds = round(time.monotonic() - start, 1)
     if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-4000:])
-        raise SystemExit(f"{label} run of site.yml failed")
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-2000:])
+        raise SystemExit(f"{label} run of site.yml failed (the lab's vault: ANSIBLE_VAULT_IDENTITY_LIST)")
     recap = proc.stdout.split("PLAY RECAP")[-1]
     # the two callbacks' tables: "TASKS RECAP" (role : task ---- s) and "ROLES RECAP" (role ---- s)
     parts = re.split(r"^(TASKS RECAP|ROLES RECAP)\b.*$", recap, flags=re.M)
