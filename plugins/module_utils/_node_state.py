@@ -109,8 +109,11 @@ def attributes_ok(stat, spec):
 
 def line_ok(text, regexp, line):
     """lineinfile's verdict (state present, a regexp): the last line the regexp matches is the
-    line; without a match, the line is present as it is."""
-    lines = text.splitlines()
+    line; without a match, the line is present as it is. Lines end at \\n only, as lineinfile
+    reads them; a file with \\r in it is left to lineinfile."""
+    if "\r" in text:
+        return False
+    lines = text.split("\n")
     matches = [candidate for candidate in lines if re.search(regexp, candidate)]
     if matches:
         return matches[-1] == line
@@ -125,22 +128,28 @@ def block_text(block, marker):
 
 def block_ok(text, block, marker):
     """blockinfile's verdict (state present): the marked block is in the file as it would write
-    it (an empty block means absent markers)."""
-    begin = marker.replace("{mark}", "BEGIN")
-    lines = text.splitlines(True)
+    it, once (an empty block means absent markers). Two blocks, a stray marker or a \\r are
+    left to blockinfile."""
+    begin, end = marker.replace("{mark}", "BEGIN"), marker.replace("{mark}", "END")
+    if "\r" in text:
+        return False
+    lines = text.split("\n")
+    starts = [i for i, candidate in enumerate(lines) if candidate == begin]
+    ends = [i for i, candidate in enumerate(lines) if candidate == end]
     if not block:
-        return not any(candidate.rstrip("\n") == begin for candidate in lines)
-    wanted = block_text(block, marker).splitlines(True)
-    for i, candidate in enumerate(lines):
-        if candidate.rstrip("\n") == begin:
-            return lines[i : i + len(wanted)] == wanted
-    return False
+        return not starts and not ends
+    if len(starts) != 1 or len(ends) != 1:
+        return False
+    wanted = block_text(block, marker).split("\n")[:-1]  # the lines, without the last newline's ""
+    return lines[starts[0] : ends[0] + 1] == wanted
 
 
 def file_verdict(spec, stat, text, sha256=None):
     """``ok``: the file is as the spec asks (content, line or block, and attributes), or with
     ``directory`` a directory with those attributes; a missing file is never ok."""
-    if stat is None or bool(spec.get("directory")) == stat["isreg"]:
+    if stat is None or stat["islink"]:
+        return False  # a link is left to the write task, which decides whether to follow it
+    if not (stat["isdir"] if spec.get("directory") else stat["isreg"]):
         return False
     if not attributes_ok(stat, spec):
         return False
@@ -165,6 +174,7 @@ def stat_file(path):
         st = os.stat(path)
     except OSError:
         return None
+    islink = os.path.islink(path)
     try:
         owner = pwd.getpwuid(st.st_uid).pw_name
     except KeyError:
@@ -182,6 +192,7 @@ def stat_file(path):
         "size": st.st_size,
         "isreg": os.path.isfile(path),
         "isdir": os.path.isdir(path),
+        "islink": islink,
     }
 
 
@@ -209,7 +220,7 @@ def file_state(spec):
             wants = ("content", "line", "block")
             if spec.get("read") or any(spec.get(k) is not None for k in wants):
                 text = read_text(path, stat["size"])
-            if spec.get("checksum", True) and stat["size"] <= READ_LIMIT:
+            if stat["size"] <= READ_LIMIT:
                 with open(path, "rb") as f:
                     out["sha256"] = hashlib.sha256(f.read()).hexdigest()
     if spec.get("read"):

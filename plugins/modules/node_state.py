@@ -47,8 +47,8 @@ options:
     default: []
     suboptions:
       path:
-        description: The file.
-        type: path
+        description: The file (an absolute path; the results are keyed by it as given).
+        type: str
         required: true
       content:
         description: The whole content a copy task writes.
@@ -182,7 +182,7 @@ def read_live(key):
 
 def main():
     file_spec = dict(
-        path=dict(type="path", required=True),
+        path=dict(type="str", required=True),
         content=dict(type="str"),
         checksum=dict(type="str"),
         line=dict(type="str"),

@@ -41,6 +41,8 @@ def verdict(path, **spec):
         ("# nothing here\n", 'DAEMON_OPTS="-F 1"'),
         ('DAEMON_OPTS="-F 1"', 'DAEMON_OPTS="-F 1"'),  # no final newline
         ("", 'DAEMON_OPTS="-F 1"'),
+        ('DAEMON_OPTS="-F 1"\r\n', 'DAEMON_OPTS="-F 1"'),  # CRLF
+        ('# a\x0cb\nDAEMON_OPTS="-F 1"\n', 'DAEMON_OPTS="-F 1"'),  # a form feed is no line end
     ],
 )
 def test_line_verdict_agrees_with_lineinfile(tmp_path, text, line):
@@ -63,6 +65,11 @@ def test_line_verdict_agrees_with_lineinfile(tmp_path, text, line):
         (AFTER_RULES + ns.block_text(BLOCK, MARKER).rstrip("\n"), BLOCK),  # no final newline
         (ns.block_text(BLOCK, MARKER) + AFTER_RULES, BLOCK),  # elsewhere in the file
         (AFTER_RULES + ns.block_text(BLOCK, MARKER)[:-30], BLOCK),  # cut short
+        (
+            AFTER_RULES + ns.block_text(BLOCK, MARKER) + MARKER.replace("{mark}", "END") + "\n",
+            BLOCK,
+        ),  # stray END
+        (AFTER_RULES + ns.block_text(BLOCK, MARKER).replace("\n", "\r\n"), BLOCK),  # CRLF
     ],
 )
 def test_block_verdict_agrees_with_blockinfile(tmp_path, text, block):
@@ -71,6 +78,24 @@ def test_block_verdict_agrees_with_blockinfile(tmp_path, text, block):
     path.chmod(0o640)
     args = {"path": str(path), "block": block, "marker": MARKER, "insertafter": "EOF", "mode": "0640"}
     assert verdict(path, block=block, marker=MARKER, mode="0640") is (not real_changed(blockinfile, args))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        AFTER_RULES + ns.block_text(BLOCK, MARKER) * 2,  # twice
+        AFTER_RULES + ns.block_text("old\n", MARKER) + ns.block_text(BLOCK, MARKER),  # a stale block first
+    ],
+)
+def test_block_verdict_leaves_two_blocks_to_blockinfile(tmp_path, text):
+    """blockinfile calls these unchanged (it works between the last markers); the verdict says
+    "differs" (never the other way round): the task runs and changes nothing."""
+    path = tmp_path / "after.rules"
+    path.write_text(text)
+    path.chmod(0o640)
+    args = {"path": str(path), "block": BLOCK, "marker": MARKER, "insertafter": "EOF", "mode": "0640"}
+    assert real_changed(blockinfile, args) is False
+    assert verdict(path, block=BLOCK, marker=MARKER, mode="0640") is False
 
 
 def test_attributes_content_and_missing_files(tmp_path):
@@ -95,6 +120,9 @@ def test_attributes_content_and_missing_files(tmp_path):
     assert verdict(tmp_path, directory=True, mode="0755") is True
     assert verdict(tmp_path, directory=True, mode="0700") is False
     assert verdict(path, directory=True) is False  # a file is no directory
+    link = tmp_path / "link.conf"
+    link.symlink_to(path)
+    assert verdict(link, content="overlay\n") is False  # a link: left to the write task
 
 
 def test_sysctl_verdicts():
