@@ -144,6 +144,15 @@ def block_ok(text, block, marker):
     return lines[starts[0] : ends[0] + 1] == wanted
 
 
+def files_differ(paths, files):
+    """The paths asked about (in order, each once) whose write task has something to do."""
+    out = []
+    for path in paths:
+        if not files[path]["ok"] and path not in out:
+            out.append(path)
+    return out
+
+
 def file_verdict(spec, stat, text, sha256=None):
     """``ok``: the file is as the spec asks (content, line or block, and attributes), or with
     ``directory`` a directory with those attributes; a missing file is never ok."""

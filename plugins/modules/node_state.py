@@ -128,7 +128,7 @@ EXAMPLES = r"""
     dest: /etc/modules-load.d/swarm.conf
     content: "overlay\nbr_netfilter\n"
     mode: "0644"
-  when: not state.files['/etc/modules-load.d/swarm.conf'].ok
+  when: "'/etc/modules-load.d/swarm.conf' in state.files_differ"
 """
 
 RETURN = r"""
@@ -153,6 +153,14 @@ files:
       C(content) (when C(read)) and C(ok) (the file is what its write task would make it).
   returned: always
   type: dict
+files_differ:
+  description:
+    - The paths of O(files) (as given, in their order) whose C(ok) is false, where the write task has
+      something to do; loops select on it (C(reject('in', state.files_differ)) keeps the ones that are right).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/modules-load.d/swarm.conf]
 sysctls:
   description: >-
     The live value of each parameter asked about (whitespace collapsed), null where the kernel
@@ -252,6 +260,7 @@ def main():
         packages_missing=ns.packages_missing(params["packages"], installed),
         services=services,
         files=files,
+        files_differ=ns.files_differ([spec["path"] for spec in params["files"]], files),
         sysctls=live,
         sysctls_to_set=ns.sysctls_to_set(params["sysctls"], live, sysctl_text),
     )

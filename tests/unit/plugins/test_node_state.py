@@ -203,3 +203,12 @@ def test_the_module_reads_everything_in_one_run(tmp_path, monkeypatch):
     }
     assert result["sysctls"]["no.such.key"] is None
     assert "no.such.key" in result["sysctls_to_set"]
+    # the paths to write, as given and in order: the ones whose write task has something to do
+    assert result["files_differ"] == [str(tmp_path / "none"), str(tmp_path / "unread")]
+
+
+def test_files_differ_keeps_the_order_and_each_path_once():
+    files = {"/b": {"ok": False}, "/a": {"ok": True}, "/c": {"ok": False}}
+    assert ns.files_differ(["/c", "/a", "/b", "/c"], files) == ["/c", "/b"]
+    assert ns.files_differ(["/a"], files) == []
+    assert ns.files_differ([], {}) == []
