@@ -48,3 +48,35 @@ lab_wait() {
     sleep 1
   done
 }
+
+# The Debian suite of the lab's images (the node, and the MCP servers' base).
+LAB_SUITE=${LAB_SUITE:-bookworm}
+
+# The first Debian mirror this machine's apt is configured with for the suite.
+apt_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    # deb822: take URIs: of a stanza whose Suites: has the suite itself
+    uri=$(awk -v suite="$LAB_SUITE" '
+      /^[[:space:]]*$/ { if (u != "" && s) { print u; exit } u=""; s=0; next }
+      /^URIs:/ { u=$2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) s=1 }
+      END { if (u != "" && s) print u }' "$f" | head -n1)
+    if [ -n "$uri" ]; then echo "$uri"; return 0; fi
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -r "$f" ] || continue
+    uri=$(awk -v suite="$LAB_SUITE" '$1 == "deb" && $3 == suite { print $2; exit }' "$f")
+    if [ -n "$uri" ]; then echo "$uri"; return 0; fi
+  done
+  return 1
+}
+
+# A rootfs being built gets this machine's apt sources (updates and security included).
+lab_apt_sources() {
+  if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+    cp /etc/apt/sources.list.d/debian.sources "$1/etc/apt/sources.list.d/debian.sources"
+    : >"$1/etc/apt/sources.list"
+  fi
+}

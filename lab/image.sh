@@ -7,33 +7,11 @@
 # shellcheck source=lab/common.sh
 source "$(dirname "$0")/common.sh"
 
-LAB_SUITE=bookworm
 LAB_PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,openssh-server,iproute2,iputils-ping,procps,ca-certificates,curl,gnupg
 
 # The recipe is this script (settings included). The mirror is not part of it:
 # any mirror of the same suite gives the same node.
-recipe_hash() { sha256sum <"$LAB_DIR/image.sh" | cut -c1-12; }
-
-# The first Debian mirror this machine's apt is configured with for the suite.
-apt_mirror() {
-  local f uri
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -r "$f" ] || continue
-    # deb822: take URIs: of a stanza whose Suites: has the suite itself
-    uri=$(awk -v suite="$LAB_SUITE" '
-      /^[[:space:]]*$/ { if (u != "" && s) { print u; exit } u=""; s=0; next }
-      /^URIs:/ { u=$2 }
-      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) s=1 }
-      END { if (u != "" && s) print u }' "$f" | head -n1)
-    if [ -n "$uri" ]; then echo "$uri"; return 0; fi
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -r "$f" ] || continue
-    uri=$(awk -v suite="$LAB_SUITE" '$1 == "deb" && $3 == suite { print $2; exit }' "$f")
-    if [ -n "$uri" ]; then echo "$uri"; return 0; fi
-  done
-  return 1
-}
+recipe_hash() { { cat "$LAB_DIR/image.sh"; echo "$LAB_SUITE"; } | sha256sum | cut -c1-12; }
 
 main() {
   local tag image rootfs mirror
@@ -60,10 +38,7 @@ main() {
     || die "debootstrap failed; see $LAB_STATE_DIR/debootstrap.log"
 
   # Same apt sources as this machine (updates and security included), lists baked in.
-  if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-    cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/debian.sources"
-    : >"$rootfs/etc/apt/sources.list"
-  fi
+  lab_apt_sources "$rootfs"
   chroot "$rootfs" apt-get update -qq >/dev/null 2>&1 || log "apt-get update in the image failed; nodes will update at first use"
 
   # A node behaves like a cloud host: user ubuntu with passwordless sudo (as on Lambda),
