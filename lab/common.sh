@@ -73,10 +73,21 @@ apt_mirror() {
   return 1
 }
 
-# A rootfs being built gets this machine's apt sources (updates and security included).
+# A rootfs being built (lab_apt_sources ROOTFS MIRROR) gets this machine's apt sources
+# (updates and security included) when they are for LAB_SUITE; otherwise debootstrap's own
+# line for the mirror it used stays.
 lab_apt_sources() {
-  if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-    cp /etc/apt/sources.list.d/debian.sources "$1/etc/apt/sources.list.d/debian.sources"
+  local sources=/etc/apt/sources.list.d/debian.sources
+  if [ -r "$sources" ] && grep -Eq "^Suites:.*[[:space:]]$LAB_SUITE([[:space:]]|\$)" "$sources"; then
+    cp "$sources" "$1/etc/apt/sources.list.d/debian.sources"
     : >"$1/etc/apt/sources.list"
+  else
+    printf 'deb %s %s main\n' "$2" "$LAB_SUITE" >"$1/etc/apt/sources.list"
   fi
+}
+
+# What the image recipes take from this file: the suite and the two functions above.
+lab_recipe_common() {
+  echo "$LAB_SUITE"
+  declare -f apt_mirror lab_apt_sources
 }

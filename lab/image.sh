@@ -11,7 +11,7 @@ LAB_PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,openssh-server,i
 
 # The recipe is this script (settings included). The mirror is not part of it:
 # any mirror of the same suite gives the same node.
-recipe_hash() { { cat "$LAB_DIR/image.sh"; echo "$LAB_SUITE"; } | sha256sum | cut -c1-12; }
+recipe_hash() { { cat "$LAB_DIR/image.sh"; lab_recipe_common; } | sha256sum | cut -c1-12; }
 
 main() {
   local tag image rootfs mirror
@@ -26,8 +26,8 @@ main() {
     log "installing debootstrap"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   }
-  mirror=$(apt_mirror) || die "no Debian $LAB_SUITE mirror found in /etc/apt/sources.list*; add one or set LAB_MIRROR"
-  mirror=${LAB_MIRROR:-$mirror}
+  mirror=${LAB_MIRROR:-$(apt_mirror)} \
+    || die "no Debian $LAB_SUITE mirror found in /etc/apt/sources.list*; add one or set LAB_MIRROR"
   mkdir -p "$LAB_STATE_DIR"
   rootfs=$(mktemp -d "$LAB_STATE_DIR/rootfs.XXXXXX")
   # shellcheck disable=SC2064
@@ -38,7 +38,7 @@ main() {
     || die "debootstrap failed; see $LAB_STATE_DIR/debootstrap.log"
 
   # Same apt sources as this machine (updates and security included), lists baked in.
-  lab_apt_sources "$rootfs"
+  lab_apt_sources "$rootfs" "$mirror"
   chroot "$rootfs" apt-get update -qq >/dev/null 2>&1 || log "apt-get update in the image failed; nodes will update at first use"
 
   # A node behaves like a cloud host: user ubuntu with passwordless sudo (as on Lambda),

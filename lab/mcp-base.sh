@@ -18,7 +18,7 @@ MCP_BASE_REPO=${MCP_BASE_REPO:-sophia-lambda-swarm/mcp-base}
 MCP_BASE_PACKAGES=python3,python3-venv,ca-certificates
 
 recipe_hash() {
-  { cat "$LAB_DIR/mcp-base.sh"; echo "$LAB_SUITE"; } | sha256sum | cut -c1-12
+  { cat "$LAB_DIR/mcp-base.sh"; lab_recipe_common; } | sha256sum | cut -c1-12
 }
 
 ref() { echo "$MCP_BASE_REPO:$(recipe_hash)"; }
@@ -47,7 +47,7 @@ main() {
     debootstrap --variant=minbase --include="$MCP_BASE_PACKAGES" "$LAB_SUITE" "$rootfs" "$mirror" \
       >"$LAB_STATE_DIR/mcp-base-debootstrap.log" 2>&1 \
       || die "debootstrap failed; see $LAB_STATE_DIR/mcp-base-debootstrap.log"
-    lab_apt_sources "$rootfs"
+    lab_apt_sources "$rootfs" "$mirror"
     # the machine's own extra authorities, read at build time (never committed)
     find /usr/local/share/ca-certificates -name '*.crt' -exec cp {} "$rootfs/usr/local/share/ca-certificates/" \; \
       2>/dev/null || true
@@ -65,10 +65,12 @@ main() {
   fi
   mkdir -p "$REPO_DIR/.cache/images"
   rm -f "$REPO_DIR"/.cache/images/mcp-base-*.tar
-  "$DOCKER" save "$image" -o "$(archive)"
+  # saved aside, then renamed: an interrupted save never passes for the cached archive
+  "$DOCKER" save "$image" -o "$(archive).partial"
+  mv "$(archive).partial" "$(archive)"
   "$DOCKER" images --filter "reference=$MCP_BASE_REPO" --format '{{.Repository}}:{{.Tag}}' \
     | grep -vxF "$image" | xargs -r "$DOCKER" image rm >/dev/null 2>&1 || true
-  log "MCP base image $image built, saved to $(archive)"
+  log "MCP base image $image ready, saved to $(archive)"
   echo "$image"
 }
 
