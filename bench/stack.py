@@ -28,7 +28,10 @@ LINE = re.compile(r"^(?:(?P<role>[\w.]+) : )?(?P<task>.+?) -{2,} (?P<secs>\d+\.\
 STACK_PHASES = (
     ("images", ("Hash the project", "base image", "Build directories", "Copy the project",
                 "standard Dockerfile", "build context", "Build and push", "digests", "Content tags",
-                "Deploy by digest")),
+                "Deploy by digest", "Images of this content", "content tags", "What each image needs",
+                "archive", "Pack each context", "Unpack each", "Files added to the contexts",
+                "Build each image", "the builds", "Wait for each build", "Push the images",
+                "Pull images", "references to deploy", "Would build")),
     ("deploy", ("Render", "Write docker-compose", "Copy the stack files", "Deploy the stack", "gateway",
                 "Gateway", "Note when")),
     ("converge", ("Wait until every service",)),
