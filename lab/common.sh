@@ -86,8 +86,31 @@ lab_apt_sources() {
   fi
 }
 
-# What the image recipes take from this file: the suite and the two functions above.
+# A Debian root for one of the lab's images (lab_debootstrap NAME PACKAGES): debootstrap's
+# minbase with PACKAGES, from this machine's mirror (or LAB_MIRROR), in a temporary folder that
+# is removed when the script exits, with this machine's apt sources for the suite. Sets
+# LAB_ROOTFS; the log is $LAB_STATE_DIR/NAME-debootstrap.log.
+lab_debootstrap() {
+  local name=$1 packages=$2 mirror
+  command -v debootstrap >/dev/null 2>&1 || {
+    log "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  }
+  mirror=${LAB_MIRROR:-$(apt_mirror)} \
+    || die "no Debian $LAB_SUITE mirror found in /etc/apt/sources.list*; add one or set LAB_MIRROR"
+  mkdir -p "$LAB_STATE_DIR"
+  LAB_ROOTFS=$(mktemp -d "$LAB_STATE_DIR/$name.XXXXXX")
+  # shellcheck disable=SC2064
+  trap "rm -rf '$LAB_ROOTFS'" EXIT
+  log "debootstrap $LAB_SUITE (minbase + $packages) for the $name image"
+  debootstrap --variant=minbase --include="$packages" "$LAB_SUITE" "$LAB_ROOTFS" "$mirror" \
+    >"$LAB_STATE_DIR/$name-debootstrap.log" 2>&1 \
+    || die "debootstrap failed; see $LAB_STATE_DIR/$name-debootstrap.log"
+  lab_apt_sources "$LAB_ROOTFS" "$mirror"
+}
+
+# What the image recipes take from this file: the suite and the functions above.
 lab_recipe_common() {
   echo "$LAB_SUITE"
-  declare -f apt_mirror lab_apt_sources
+  declare -f apt_mirror lab_apt_sources lab_debootstrap
 }

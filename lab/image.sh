@@ -14,7 +14,7 @@ LAB_PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,sudo,openssh-server,i
 recipe_hash() { { cat "$LAB_DIR/image.sh"; lab_recipe_common; } | sha256sum | cut -c1-12; }
 
 main() {
-  local tag image rootfs mirror
+  local tag image rootfs
   tag=$(recipe_hash)
   image="$LAB_IMAGE_REPO:$tag"
   if "$DOCKER" image inspect "$image" >/dev/null 2>&1; then
@@ -22,23 +22,9 @@ main() {
     echo "$image"
     return 0
   fi
-  command -v debootstrap >/dev/null 2>&1 || {
-    log "installing debootstrap"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-  }
-  mirror=${LAB_MIRROR:-$(apt_mirror)} \
-    || die "no Debian $LAB_SUITE mirror found in /etc/apt/sources.list*; add one or set LAB_MIRROR"
-  mkdir -p "$LAB_STATE_DIR"
-  rootfs=$(mktemp -d "$LAB_STATE_DIR/rootfs.XXXXXX")
-  # shellcheck disable=SC2064
-  trap "rm -rf '$rootfs'" EXIT
-  log "debootstrap $LAB_SUITE (minbase + $LAB_PACKAGES) from this machine's apt mirror"
-  debootstrap --variant=minbase --include="$LAB_PACKAGES" "$LAB_SUITE" "$rootfs" "$mirror" \
-    >"$LAB_STATE_DIR/debootstrap.log" 2>&1 \
-    || die "debootstrap failed; see $LAB_STATE_DIR/debootstrap.log"
-
   # Same apt sources as this machine (updates and security included), lists baked in.
-  lab_apt_sources "$rootfs" "$mirror"
+  lab_debootstrap node "$LAB_PACKAGES"
+  rootfs=$LAB_ROOTFS
   chroot "$rootfs" apt-get update -qq >/dev/null 2>&1 || log "apt-get update in the image failed; nodes will update at first use"
 
   # A node behaves like a cloud host: user ubuntu with passwordless sudo (as on Lambda),

@@ -25,7 +25,7 @@ ref() { echo "$MCP_BASE_REPO:$(recipe_hash)"; }
 archive() { echo "$REPO_DIR/.cache/images/mcp-base-$(recipe_hash).tar"; }
 
 main() {
-  local image rootfs mirror
+  local image rootfs
   image=$(ref)
   if "$DOCKER" image inspect "$image" >/dev/null 2>&1 && [ -s "$(archive)" ]; then
     log "MCP base image $image is cached (recipe unchanged)"
@@ -33,21 +33,8 @@ main() {
     return 0
   fi
   if ! "$DOCKER" image inspect "$image" >/dev/null 2>&1; then
-    command -v debootstrap >/dev/null 2>&1 || {
-      log "installing debootstrap"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-    }
-    mirror=${LAB_MIRROR:-$(apt_mirror)} \
-      || die "no Debian $LAB_SUITE mirror found in /etc/apt/sources.list*; add one or set LAB_MIRROR"
-    mkdir -p "$LAB_STATE_DIR"
-    rootfs=$(mktemp -d "$LAB_STATE_DIR/mcp-base.XXXXXX")
-    # shellcheck disable=SC2064
-    trap "rm -rf '$rootfs'" EXIT
-    log "debootstrap $LAB_SUITE (minbase + $MCP_BASE_PACKAGES) for $image"
-    debootstrap --variant=minbase --include="$MCP_BASE_PACKAGES" "$LAB_SUITE" "$rootfs" "$mirror" \
-      >"$LAB_STATE_DIR/mcp-base-debootstrap.log" 2>&1 \
-      || die "debootstrap failed; see $LAB_STATE_DIR/mcp-base-debootstrap.log"
-    lab_apt_sources "$rootfs" "$mirror"
+    lab_debootstrap mcp-base "$MCP_BASE_PACKAGES"
+    rootfs=$LAB_ROOTFS
     # the machine's own extra authorities, read at build time (never committed)
     find /usr/local/share/ca-certificates -name '*.crt' -exec cp {} "$rootfs/usr/local/share/ca-certificates/" \; \
       2>/dev/null || true
