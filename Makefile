@@ -128,18 +128,18 @@ lab-verify: venv collection-link ## the cluster scenario's verify, side_effect (
 	 { echo "why the restore failed (artifacts/lab-failures.txt):"; cat artifacts/lab-failures.txt 2>/dev/null; exit 1; }
 	@$(STAGE) lab-down $(MOLECULE_CLUSTER) destroy -s cluster
 
-# The checks that need no lab (lint, unit, rules, sanity, the one-node Molecule scenario) and
-# the functional tests' mcp SDK environments run beside the lab's bring-up and first converge,
-# which wait on apt, image pulls and Swarm more than they compute. The functional tests time
-# real servers against deadlines, so they run alone, once the converge is done (the lab idle).
+# The checks that need no lab (lint, unit, rules, sanity, the one-node Molecule scenario) run
+# beside the lab's bring-up and first converge, which wait on apt, image pulls and Swarm more than
+# they compute. The functional tests time real servers against deadlines, so they run alone,
+# before the lab exists (a lab up keeps its services, health checks and scrapes running).
 checks: lint unit rules sanity molecule-all ## the checks that need no lab
 
 test: ## everything CI runs: lint, unit, sanity, Molecule, the lab
 	@mkdir -p .cache && : >$(STAGE_TIMES)
 	@$(MAKE) --no-print-directory venv collection-link engine host-deps image
-	@bash tools/beside.sh .cache/checks.log -- $(MAKE) --no-print-directory checks mcp-venvs \
-	 -- $(MAKE) --no-print-directory lab-converge
 	@$(MAKE) --no-print-directory functional
+	@bash tools/beside.sh .cache/checks.log -- $(MAKE) --no-print-directory checks \
+	 -- $(MAKE) --no-print-directory lab-converge
 	@$(MAKE) --no-print-directory lab-verify
 	@$(MAKE) --no-print-directory times
 
