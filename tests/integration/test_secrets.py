@@ -111,6 +111,7 @@ def test_rotation_under_load_zero_failed_calls_and_old_versions_collected():
     401 from then on."""
     first = signer_uses()["signer_key"]
     old_token = lk.gateway_token()
+    SEEN_VALUES.append(old_token)  # retired below, in the run the leak test reads
     load = lk.Load("signer", "verify", {"message": "m", "signature": "0" * 64}, token=old_token)
     load.start()
     try:
