@@ -10,8 +10,8 @@ __metaclass__ = type
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._remediation_plan import plan
 
 
-def remediation_plan(diag, is_manager, availability="active", threshold=85):
-    return plan(diag, bool(is_manager), availability, int(threshold))
+def remediation_plan(diag, is_manager, availability="active", threshold=85, just_started=False):
+    return plan(diag, bool(is_manager), availability, int(threshold), bool(just_started))
 
 
 class FilterModule(object):

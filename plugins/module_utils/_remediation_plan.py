@@ -19,7 +19,7 @@ def _listed(diag: Mapping[str, Any]) -> bool:
     return str(diag.get("node_list_ok")).lower() == "true"
 
 
-def _broken_membership(diag: Mapping[str, Any], is_manager: bool) -> str:
+def _broken_membership(diag: Mapping[str, Any], is_manager: bool, just_started: bool = False) -> str:
     """Why the engine's "active" is not a membership the managers know, or "". The engine
     can stay "active" after a forced leave with no node id of its own, or keep an id the
     managers do not list (or list down while this engine answers): a half state only a leave
@@ -33,16 +33,25 @@ def _broken_membership(diag: Mapping[str, Any], is_manager: bool) -> str:
     if own not in ids:
         listed = ", ".join(ids) or "none"
         return "the engine's node id %s is not one the managers list for it (%s)" % (own, listed)
-    # a manager the others see down gets an engine restart (step "restart") instead
-    if diag.get("node_state") == "down" and own == diag.get("node_id") and not is_manager:
+    # a manager the others see down gets an engine restart (step "restart") instead; an engine
+    # just started is seen down until it reports again
+    seen_down = diag.get("node_state") == "down" and own == diag.get("node_id")
+    if seen_down and not is_manager and not just_started:
         return "the managers see the node down while its engine answers in the swarm (id %s)" % own
     return ""
 
 
 def plan(
-    diag: Mapping[str, Any], is_manager: bool, availability: str = "active", threshold: int = 85
+    diag: Mapping[str, Any],
+    is_manager: bool,
+    availability: str = "active",
+    threshold: int = 85,
+    just_started: bool = False,
 ) -> List[Dict[str, str]]:
-    """[{"step", "why"}] in STEPS order. ``diag``: the swarm role's entry point diagnose (swarm_diagnosis)."""
+    """[{"step", "why"}] in STEPS order. ``diag``: the swarm role's entry point diagnose (swarm_diagnosis).
+    ``just_started``: the diagnosis was read right after remediate.yml started the engine, so the
+    managers' view still lags: a node they see down or unreachable is not a fault yet (no leave
+    for it, no restart)."""
     out = []
     engine_up = diag.get("engine") == "active"
     local = diag.get("swarm_local") or "unknown"
@@ -65,8 +74,8 @@ def plan(
             }
         )
         out.append({"step": "join", "why": "rejoin after leaving"})
-    elif local == "active" and _listed(diag) and _broken_membership(diag, is_manager):
-        out.append({"step": "leave", "why": _broken_membership(diag, is_manager)})
+    elif local == "active" and _listed(diag) and _broken_membership(diag, is_manager, just_started):
+        out.append({"step": "leave", "why": _broken_membership(diag, is_manager, just_started)})
         out.append({"step": "join", "why": "rejoin after leaving"})
     elif local == "inactive":
         out.append({"step": "join", "why": "the node is not in the swarm"})
@@ -76,6 +85,7 @@ def plan(
         )
     if (
         is_manager
+        and not just_started
         and engine_up
         and local == "active"
         and diag.get("node_role") == "manager"

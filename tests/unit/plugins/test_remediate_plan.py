@@ -137,3 +137,22 @@ def test_a_known_ready_id_is_healthy():
 
 def test_without_the_managers_list_nothing_is_concluded_from_the_id():
     assert plan(dict(HEALTHY, **dict(HALF, node_list_ok=False, node_state="ready")), False) == []
+
+
+def test_just_started_a_worker_seen_down_is_not_made_to_leave():
+    # right after remediate.yml started its engine the managers still list the node down
+    diag = dict(HEALTHY, **dict(HALF, local_node_id="abc"))
+    assert plan(diag, False, just_started=True) == []
+
+
+def test_just_started_a_manager_seen_unreachable_is_not_restarted():
+    diag = dict(HEALTHY, **dict(HALF, local_node_id="abc", node_role="manager", reachability="unreachable"))
+    assert plan(diag, True, just_started=True) == []
+
+
+def test_just_started_a_stale_or_pending_membership_still_leaves_and_rejoins():
+    stale = {"node_state": "absent", "node_list_ok": "True", "node_role": "none", "availability": "none"}
+    assert steps(stale, True, just_started=True)[:2] == ["leave", "join"]
+    assert steps({"swarm_local": "pending"}, True, just_started=True)[:2] == ["leave", "join"]
+    unknown_id = dict(HALF, local_node_id="zzz", node_ids=["abc"])
+    assert steps(unknown_id, False, just_started=True) == ["leave", "join"]
