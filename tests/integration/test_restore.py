@@ -112,8 +112,16 @@ def test_backup_then_restore_into_a_fresh_lab_brings_the_notes_back():
 
     started = time.monotonic()
     # bare hosts to a full stack: every image rebuilt into the new registry (bounded)
+    # artifacts/restore.log ends with the slowest tasks and each role's time
+    profile = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks,ansible.posix.profile_roles"}
     proc, recap = lk.playbook(
-        "restore.yml", "-e", f"restore_from={backup}", "-e", f"restore_confirm={backup.name}", timeout=1800
+        "restore.yml",
+        "-e",
+        f"restore_from={backup}",
+        "-e",
+        f"restore_confirm={backup.name}",
+        timeout=1800,
+        env=profile,
     )
     restore_seconds = time.monotonic() - started
     (lk.ROOT / "artifacts").mkdir(exist_ok=True)
