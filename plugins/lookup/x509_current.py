@@ -54,7 +54,8 @@ options:
     description: >-
       The subject alternative names every named certificate must have, in this order, as the
       role writes them (C(IP:10.0.0.1), C(DNS:host)); the first one's value is the common
-      name. Required with names.
+      name. Required with names. An entry of another kind (or an IP network, or a name that
+      is not ASCII) gives C(current=false): the tasks decide.
     type: list
     elements: str
     default: []
@@ -138,6 +139,14 @@ def load_key(path):
     return key
 
 
+def _validity(cert):
+    """(not before, not after) as aware datetimes (cryptography before 42 has naive ones only)."""
+    if hasattr(cert, "not_valid_after_utc"):
+        return cert.not_valid_before_utc, cert.not_valid_after_utc
+    utc = datetime.timezone.utc
+    return cert.not_valid_before.replace(tzinfo=utc), cert.not_valid_after.replace(tzinfo=utc)
+
+
 def load_cert(path, key, now):
     """The PEM certificate at path (mode 0644), holding key's public key, valid at now."""
     data = _read(path, 0o644)
@@ -149,10 +158,9 @@ def load_cert(path, key, now):
     der = serialization.Encoding.DER
     if cert.public_key().public_bytes(der, public) != key.public_key().public_bytes(der, public):
         raise NotCurrent("%s does not hold the public key of its key file" % path)
-    if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
-        raise NotCurrent(
-            "%s is not valid now (%s to %s)" % (path, cert.not_valid_before_utc, cert.not_valid_after_utc)
-        )
+    before, after = _validity(cert)
+    if not before <= now < after:
+        raise NotCurrent("%s is not valid now (%s to %s)" % (path, before, after))
     return cert
 
 
@@ -215,7 +223,9 @@ def check_ca(ca_dir, common_name, now):
 
 
 def general_names(subject_alt_names):
-    """The x509 general names of entries IP:<address> and DNS:<name>, in their order."""
+    """The x509 general names of entries IP:<address> and DNS:<name>, in their order. Any
+    other entry (another kind, an IP network, a name that is not ASCII) raises NotCurrent:
+    the tasks, which read every kind, decide."""
     names = []
     for text in subject_alt_names:
         parts = str(text).partition(":")
@@ -224,13 +234,13 @@ def general_names(subject_alt_names):
             if kind == "IP":
                 names.append(x509.IPAddress(ipaddress.ip_address(value)))
                 continue
-            if kind == "DNS" and value:
+            if kind == "DNS" and value and value.isascii():
                 names.append(x509.DNSName(value))
                 continue
         except ValueError:
             pass
-        raise AnsibleLookupError(
-            "x509_current: subject_alt_names entry %r is neither IP:<address> nor DNS:<name>" % text
+        raise NotCurrent(
+            "subject_alt_names entry %r is not one this lookup compares (IP:<address>, DNS:<name>)" % text
         )
     return names
 
@@ -254,8 +264,11 @@ def check_cert(ca_dir, name, ca_cert, subject_alt_names, now):
     if list(exts[x509.ExtendedKeyUsage].value) != [ExtendedKeyUsageOID.SERVER_AUTH]:
         raise NotCurrent("%s's extended key usage is not serverAuth only" % path)
     _key_identifier(cert, exts, path)
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_cert.public_key()).digest
-    if exts[x509.AuthorityKeyIdentifier].value.key_identifier != ca_ski:
+    # the whole value, as x509_certificate compares it (the key identifier alone, no issuer or serial)
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_cert.public_key())
+    if exts[
+        x509.AuthorityKeyIdentifier
+    ].value != x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski):
         raise NotCurrent("%s's authority key identifier is not the CA's" % path)
 
 
@@ -270,6 +283,10 @@ def x509_current(ca_dir, ca_common_name, names=(), subject_alt_names=(), now=Non
             check_cert(ca_dir, name, ca_cert, list(subject_alt_names), now)
     except NotCurrent as exc:
         return {"current": False, "reason": str(exc)}
+    except Exception as exc:  # pylint: disable=broad-except
+        # a file the library cannot read through (a duplicate extension, an unsupported
+        # algorithm): the tasks decide what to do with it
+        return {"current": False, "reason": "%s: %s" % (type(exc).__name__, exc)}
     return {"current": True, "reason": ""}
 
 
@@ -283,10 +300,8 @@ class LookupModule(LookupBase):
                     "x509_current: %r is not a certificate name (NAME.crt in ca_dir; ca is the CA's)" % name
                 )
         sans = self.get_option("subject_alt_names") or []
-        if names:
-            if not sans:
-                raise AnsibleLookupError("x509_current: a certificate needs subject_alt_names (its CN first)")
-            general_names(sans)  # a bad entry fails whatever the files hold
+        if names and not sans:
+            raise AnsibleLookupError("x509_current: a certificate needs subject_alt_names (its CN first)")
         return [
             x509_current(
                 self.get_option("ca_dir"),

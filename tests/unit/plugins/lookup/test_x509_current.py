@@ -334,23 +334,42 @@ def test_a_file_that_is_not_pem_is_not_current(pki):
 
 
 def test_bad_arguments_raise(pki):
-    with pytest.raises(AnsibleLookupError, match="'URI:x' is neither IP:<address> nor DNS:<name>"):
-        pki.current(["registry"], sans=["URI:x"])
-    with pytest.raises(AnsibleLookupError, match="'URI:x' is neither IP:<address> nor DNS:<name>"):
-        make_lookup().run(
-            ["registry"], {}, ca_dir=str(pki.dir), ca_common_name=CA_CN, subject_alt_names=["URI:x"]
-        )
     with pytest.raises(AnsibleLookupError, match="needs subject_alt_names"):
         make_lookup().run(["registry"], {}, ca_dir=str(pki.dir), ca_common_name=CA_CN)
-    # checked before any file is read: the same error with no CA at all
-    for sans in (["IP:bad"], ["DNS:"]):
-        with pytest.raises(AnsibleLookupError, match="is neither IP:<address> nor DNS:<name>"):
-            make_lookup().run(
-                ["registry"], {}, ca_dir=str(pki.dir / "none"), ca_common_name=CA_CN, subject_alt_names=sans
-            )
     for bad in ("sub/registry", "../registry", ".hidden", "", "ca"):
         with pytest.raises(AnsibleLookupError, match="is not a certificate name"):
             make_lookup().run([bad], {}, ca_dir=str(pki.dir), ca_common_name=CA_CN, subject_alt_names=SANS)
+
+
+@pytest.mark.parametrize("entry", ["URI:x", "IP:bad", "IP:10.0.0.0/24", "DNS:", "DNS:b\u00fcro", "email:a@b"])
+def test_a_name_the_lookup_does_not_compare_leaves_it_to_the_tasks(pki, entry):
+    # community.crypto reads every kind (an IP network, IDNA names): the tasks decide
+    out = make_lookup().run(
+        ["registry"], {}, ca_dir=str(pki.dir), ca_common_name=CA_CN, subject_alt_names=[*SANS, entry]
+    )
+    assert out == [{"current": False, "reason": out[0]["reason"]}]
+    assert repr(entry) in out[0]["reason"] and "not one this lookup compares" in out[0]["reason"]
+
+
+def test_the_authority_key_identifier_is_compared_whole(pki):
+    # x509_certificate re-issues a leaf whose AKI also names the CA's issuer and serial
+    ca_cert = x509.load_pem_x509_certificate(pki.path("ca.crt").read_bytes())
+    full = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())
+    full = x509.AuthorityKeyIdentifier(
+        full.key_identifier, [x509.DirectoryName(ca_cert.subject)], ca_cert.serial_number
+    )
+    pki.leaf(aki=False, extra=[(full, False)])
+    out = pki.current(["registry"])
+    assert out["current"] is False and "authority key identifier" in out["reason"]
+
+
+def test_a_file_the_library_cannot_read_through_is_not_current(pki, monkeypatch):
+    def broken(*_args):
+        raise x509.DuplicateExtension("two of one", x509.oid.ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+
+    monkeypatch.setattr(plugin, "check_cert", broken)
+    out = pki.current(["registry"])
+    assert out["current"] is False and out["reason"].startswith("DuplicateExtension: two of one")
 
 
 # --- the real role tasks, on localhost, with the real community.crypto modules ---
