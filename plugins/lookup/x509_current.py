@@ -187,12 +187,11 @@ def _extensions(cert, wanted, path):
 
 
 def _key_identifier(cert, exts, path):
-    """The subject key identifier, which must be the one of cert's own key."""
+    """Raises NotCurrent unless the subject key identifier is the one of cert's own key."""
     ski = exts[x509.SubjectKeyIdentifier]
     own = x509.SubjectKeyIdentifier.from_public_key(cert.public_key()).digest
     if ski.critical or ski.value.digest != own:
         raise NotCurrent("%s's subject key identifier is not its key's" % path)
-    return ski.value.digest
 
 
 def _common_name_only(cert, common_name, path):
@@ -264,11 +263,11 @@ def check_cert(ca_dir, name, ca_cert, subject_alt_names, now):
     if list(exts[x509.ExtendedKeyUsage].value) != [ExtendedKeyUsageOID.SERVER_AUTH]:
         raise NotCurrent("%s's extended key usage is not serverAuth only" % path)
     _key_identifier(cert, exts, path)
-    # the whole value, as x509_certificate compares it (the key identifier alone, no issuer or serial)
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_cert.public_key())
-    if exts[
-        x509.AuthorityKeyIdentifier
-    ].value != x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski):
+    # the whole value, as x509_certificate compares it: the CA's key identifier (check_ca made sure
+    # it is its key's), no issuer or serial
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    wanted_aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski)
+    if exts[x509.AuthorityKeyIdentifier].value != wanted_aki:
         raise NotCurrent("%s's authority key identifier is not the CA's" % path)
 
 
