@@ -154,6 +154,13 @@ def _timed(label, run):
     proc = run()
     test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0].rsplit("/", 1)[-1]
     PLAYBOOK_TIMES.append((test, label, time.monotonic() - started, proc.returncode))
+    # LAB_PLAYBOOK_LOGS=DIR keeps each run's output (with ANSIBLE_CALLBACKS_ENABLED=
+    # ansible.posix.profile_tasks, where its time went)
+    logs = os.environ.get("LAB_PLAYBOOK_LOGS")
+    if logs:
+        Path(logs).mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", "%02d-%s-%s" % (len(PLAYBOOK_TIMES), test, label))[:150]
+        (Path(logs) / (name + ".log")).write_text(proc.stdout + proc.stderr)
     return proc
 
 
