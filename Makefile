@@ -23,7 +23,7 @@ SCENARIO ?= host
 COLLECTION_LINK := .collections/ansible_collections/sophia/lambda_swarm
 
 .PHONY: help venv host-deps collection-link engine image lab lab-up lab-down lab-test test lint \
-	unit rules mcp-venvs functional sanity molecule molecule-all checks lab-converge lab-verify bench \
+	unit rules mcp-venvs functional sanity molecule molecule-all checks lab-converge lab-verify lab-molecule bench \
 	clean times
 
 help: ## list the targets
@@ -104,6 +104,12 @@ MOLECULE_CLUSTER = env LAB_MANAGERS=$(LAB_MANAGERS) LAB_WORKERS=$(LAB_WORKERS) L
 
 molecule-all: ## every scenario in SCENARIOS
 	@for s in $(SCENARIOS); do $(MAKE) --no-print-directory molecule SCENARIO=$$s; done
+
+# One role's scenario (swarm, secrets, stack, monitoring) on the lab's nodes, kept when they run:
+# prepare, converge, idempotence and that role's lab tests (molecule/<role>/molecule.yml)
+lab-molecule: LAB_WORKERS = 2
+lab-molecule: venv collection-link image ## one role's scenario on the lab's nodes: make lab-molecule SCENARIO=stack
+	@$(STAGE) lab-molecule-$(SCENARIO) $(MOLECULE_CLUSTER) test -s $(SCENARIO)
 
 lab-test: LAB_WORKERS = 2
 lab-test: ## the lab end to end (3 + 2 nodes) through Molecule's cluster scenario
