@@ -16,6 +16,8 @@ __metaclass__ = type
 
 import grp
 import hashlib
+import ipaddress
+import json
 import os
 import pwd
 import re
@@ -142,6 +144,31 @@ def block_ok(text, block, marker):
         return False
     wanted = block_text(block, marker).split("\n")[:-1]  # the lines, without the last newline's ""
     return lines[starts[0] : ends[0] + 1] == wanted
+
+
+def interface_state(rc, out, err):
+    """One interface from ``ip -j addr show dev NAME``: ``exists`` (None when the command could
+    not tell) and ``networks``, the networks of its IPv4 addresses and of its global IPv6 ones
+    (CIDR, in order, each once; link-local addresses are no network a peer sends from)."""
+    if rc != 0:
+        # iproute2 says so when the name is unknown; any other failure cannot tell
+        return {"exists": False if "does not exist" in (err or "") else None, "networks": []}
+    try:
+        links = json.loads(out or "[]")
+        networks = []
+        for link in links:
+            for addr in link.get("addr_info", []):
+                if not (
+                    addr.get("family") == "inet"
+                    or (addr.get("family") == "inet6" and addr.get("scope") == "global")
+                ):
+                    continue
+                network = str(ipaddress.ip_interface("%s/%s" % (addr["local"], addr["prefixlen"])).network)
+                if network not in networks:
+                    networks.append(network)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {"exists": None, "networks": []}
+    return {"exists": bool(links), "networks": networks}
 
 
 def files_differ(paths, files):

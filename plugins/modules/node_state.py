@@ -15,7 +15,8 @@ version_added: 0.1.0
 description:
   - "Reads, in one module run and without changing anything: which packages dpkg has installed,
     whether systemd units are active and enabled, files (mode, owner, group, sha256, and their
-    text when asked), and kernel parameters, live and in a sysctl.d file."
+    text when asked), the networks of network interfaces, and kernel parameters, live and
+    in a sysctl.d file."
   - "For each file it also returns C(ok): whether the file already is what a write task would
     make it, by the rules of M(ansible.builtin.copy) (C(content)), M(ansible.builtin.lineinfile)
     (C(line) and C(regexp)) or M(ansible.builtin.blockinfile) (C(block) and C(marker)), with
@@ -90,6 +91,13 @@ options:
         description: Return the file's text as C(content) (files up to 1 MiB, UTF-8).
         type: bool
         default: false
+  interfaces:
+    description: >-
+      Network interfaces whose networks to read (C(ip -j addr show dev NAME)), for example
+      C(docker_gwbridge), the network of the containers' traffic to their host.
+    type: list
+    elements: str
+    default: []
   sysctls:
     description: Kernel parameters and the values wanted (C(/proc/sys) and C(sysctl_file)).
     type: dict
@@ -161,6 +169,14 @@ files_differ:
   type: list
   elements: str
   sample: [/etc/modules-load.d/swarm.conf]
+interfaces:
+  description:
+    - Per interface of O(interfaces) C(exists) (null when C(ip) could not tell, for example
+      without iproute2) and C(networks), the networks of its IPv4 addresses and of its global
+      IPv6 ones (not link-local) in CIDR form.
+  returned: always
+  type: dict
+  sample: {docker_gwbridge: {exists: true, networks: [172.18.0.0/16]}}
 sysctls:
   description: >-
     The live value of each parameter asked about (whitespace collapsed), null where the kernel
@@ -208,6 +224,7 @@ def main():
             packages=dict(type="list", elements="str", default=[]),
             services=dict(type="list", elements="str", default=[]),
             files=dict(type="list", elements="dict", default=[], options=file_spec),
+            interfaces=dict(type="list", elements="str", default=[]),
             sysctls=dict(type="dict", default={}),
             sysctl_file=dict(type="path", default="/etc/sysctl.conf"),
         ),
@@ -245,6 +262,17 @@ def main():
         except re.error as exc:
             module.fail_json(msg="files: %s: regexp %r: %s" % (spec["path"], spec["regexp"], exc))
 
+    interfaces = {}
+    if params["interfaces"]:
+        ip = module.get_bin_path("ip")
+        for name in params["interfaces"]:
+            if ip:
+                argv = [ip, "-j", "addr", "show", "dev", name]
+                rc, out, err = module.run_command(argv, environ_update=env)
+                interfaces[name] = ns.interface_state(rc, out, err)
+            else:
+                interfaces[name] = {"exists": None, "networks": []}
+
     live = {key: read_live(key) for key in params["sysctls"]}
     sysctl_text = ""
     if params["sysctls"]:
@@ -261,6 +289,7 @@ def main():
         services=services,
         files=files,
         files_differ=ns.files_differ([spec["path"] for spec in params["files"]], files),
+        interfaces=interfaces,
         sysctls=live,
         sysctls_to_set=ns.sysctls_to_set(params["sysctls"], live, sysctl_text),
     )

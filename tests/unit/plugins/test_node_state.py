@@ -5,6 +5,7 @@ module itself is driven on real files, with stand-in dpkg-query and systemctl th
 Debian 12's print."""
 
 import hashlib
+import json
 import os
 
 import pytest
@@ -212,3 +213,61 @@ def test_files_differ_keeps_the_order_and_each_path_once():
     assert ns.files_differ(["/c", "/a", "/b", "/c"], files) == ["/c", "/b"]
     assert ns.files_differ(["/a"], files) == []
     assert ns.files_differ([], {}) == []
+
+
+# `ip -j -4 addr show dev docker0` (its IPv4 part) as iproute2 6.1 (Debian 12) printed it on this machine
+IP_DOCKER0 = (
+    '[{"ifindex":5,"ifname":"docker0","flags":["NO-CARRIER","BROADCAST","MULTICAST","UP"],"mtu":1500,'
+    '"qdisc":"noqueue","operstate":"DOWN","group":"default","addr_info":[{"family":"inet","local":"172.17.0.1",'
+    '"prefixlen":16,"broadcast":"172.17.255.255","scope":"global","label":"docker0",'
+    '"valid_life_time":4294967295,"preferred_life_time":4294967295}]}]'
+)
+
+
+def test_interface_networks_from_iproute2():
+    assert ns.interface_state(0, IP_DOCKER0, "") == {"exists": True, "networks": ["172.17.0.0/16"]}
+    # two addresses, one network twice, and a host address: each network once, in order
+    two = json.dumps([{"ifname": "br", "addr_info": [
+        {"family": "inet", "local": "10.0.1.7", "prefixlen": 24},
+        {"family": "inet", "local": "10.0.1.9", "prefixlen": 24},
+        {"family": "inet", "local": "192.168.5.5", "prefixlen": 32},
+    ]}])  # fmt: skip
+    assert ns.interface_state(0, two, "")["networks"] == ["10.0.1.0/24", "192.168.5.5/32"]
+    # a global IPv6 address counts, a link-local one does not
+    six = json.dumps([{"ifname": "br", "addr_info": [
+        {"family": "inet6", "local": "fe80::42:acff:fe12:1", "prefixlen": 64, "scope": "link"},
+        {"family": "inet6", "local": "fd00:dead:beef::1", "prefixlen": 64, "scope": "global"},
+    ]}])  # fmt: skip
+    assert ns.interface_state(0, six, "")["networks"] == ["fd00:dead:beef::/64"]
+    # an interface without an IPv4 address exists with no network
+    assert ns.interface_state(0, '[{"ifname":"br","addr_info":[]}]', "") == {"exists": True, "networks": []}
+    # iproute2's answer for an unknown name (rc 1), and what it cannot tell
+    assert ns.interface_state(1, "", 'Device "docker_gwbridge" does not exist.\n') == {
+        "exists": False,
+        "networks": [],
+    }
+    assert ns.interface_state(255, "", "Cannot open netlink socket") == {"exists": None, "networks": []}
+    assert ns.interface_state(0, "not json", "") == {"exists": None, "networks": []}
+    assert ns.interface_state(0, '[{"addr_info":[{"family":"inet","local":"x","prefixlen":8}]}]', "") == {
+        "exists": None,
+        "networks": [],
+    }
+
+
+def test_the_module_reads_interfaces_with_ip(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # a stand-in ip that answers as iproute2 does: docker0 known, any other name unknown
+    (bin_dir / "ip").write_text(
+        "#!/bin/sh\nfor a; do last=$a; done\n"
+        "if [ \"$last\" = docker0 ]; then printf '%%s' '%s'; exit 0; fi\n"
+        'echo "Device \\"$last\\" does not exist." >&2; exit 1\n' % IP_DOCKER0
+    )
+    (bin_dir / "ip").chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (bin_dir, os.environ["PATH"]))
+    with pytest.raises(Exit) as done, patch_module_args({"interfaces": ["docker0", "docker_gwbridge"]}):
+        node_state.main()
+    assert done.value.args[0]["interfaces"] == {
+        "docker0": {"exists": True, "networks": ["172.17.0.0/16"]},
+        "docker_gwbridge": {"exists": False, "networks": []},
+    }
