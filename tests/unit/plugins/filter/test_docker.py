@@ -1,0 +1,54 @@
+"""docker_daemon_config_differs: the docker role skips docker_daemon_config where this filter
+says the module would change nothing. Each case runs the real module in check mode on the
+same file and compares its ``changed`` (or its failure) with the filter's answer."""
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.sophia.lambda_swarm.plugins.filter.docker import docker_daemon_config_differs
+from ansible_collections.sophia.lambda_swarm.plugins.modules import docker_daemon_config
+from module_harness import Exit, Fail
+
+pytestmark = pytest.mark.usefixtures("ansible_exits")
+
+SETTINGS = {
+    "log-driver": "json-file",
+    "log-opts": {"max-size": "10m", "max-file": "3"},
+    "metrics-addr": None,
+    "default-address-pools": [{"base": "10.200.0.0/16", "size": 24}],
+}
+SAME = (
+    '{"default-address-pools": [{"base": "10.200.0.0/16", "size": 24}], "log-driver": "json-file",'
+    ' "log-opts": {"max-file": "3", "max-size": "10m"}}'
+)
+
+
+@pytest.mark.parametrize(
+    "text, settings, remove",
+    [
+        (None, SETTINGS, []),  # no file yet
+        (SAME, SETTINGS, []),  # the same keys, another layout
+        (SAME.replace("}}", '}, "data-root": "/srv/docker"}'), SETTINGS, []),  # a key of the operator's
+        (SAME.replace('"10m"', '"20m"'), SETTINGS, []),  # a value of the role's changed
+        (SAME.replace("}}", '}, "metrics-addr": "0.0.0.0:9323"}'), SETTINGS, []),  # None removes it
+        (SAME.replace("}}", '}, "live-restore": true}'), SETTINGS, []),  # never left on
+        (SAME.replace("}}", '}, "live-restore": false}'), SETTINGS, []),
+        (SAME.replace("}}", '}, "bip": "10.9.0.1/24"}'), SETTINGS, ["bip"]),  # a key to remove
+        (SAME, SETTINGS, ["bip"]),
+        ("", SETTINGS, []),  # empty: parsed as {}, written
+        ("{not json", SETTINGS, []),  # the module fails: the filter lets it run
+        ("[1, 2]", SETTINGS, []),
+    ],
+)
+def test_the_filter_agrees_with_the_module(tmp_path, text, settings, remove):
+    path = tmp_path / "daemon.json"
+    if text is not None:
+        path.write_text(text)
+    args = {"path": str(path), "settings": settings, "remove": remove, "validate": False}
+    with patch_module_args({**args, "_ansible_check_mode": True}):
+        try:
+            docker_daemon_config.main()
+        except Exit as done:
+            module_would_act = done.args[0]["changed"]
+        except Fail:
+            module_would_act = True  # it fails and names the problem: it must run
+    assert docker_daemon_config_differs(text, settings, remove) is module_would_act
