@@ -44,6 +44,7 @@ def test_the_filter_agrees_with_the_module(tmp_path, text, settings, remove):
     if text is not None:
         path.write_text(text)
     args = {"path": str(path), "settings": settings, "remove": remove, "validate": False}
+    module_would_act = None  # main() always ends in exit_json or fail_json
     with patch_module_args({**args, "_ansible_check_mode": True}):
         try:
             docker_daemon_config.main()
@@ -51,4 +52,5 @@ def test_the_filter_agrees_with_the_module(tmp_path, text, settings, remove):
             module_would_act = done.args[0]["changed"]
         except Fail:
             module_would_act = True  # it fails and names the problem: it must run
+    assert module_would_act is not None
     assert docker_daemon_config_differs(text, settings, remove) is module_would_act
