@@ -164,11 +164,13 @@ def _timed(label, run):
     return proc
 
 
-def playbook(name, *extra, timeout=900, env=None):
+def playbook(name, *extra, timeout=900, env=None, inventory=None):
     """Run playbooks/<name> on the lab; (process, recap {host: {ok, changed, failed...}}).
-    ``env``: more environment variables for ansible-playbook."""
+    ``env``: more environment variables for ansible-playbook; ``inventory``: another than the
+    lab's (a test's copy of it)."""
+    inventory = inventory or LAB_INVENTORY
     proc = _timed(" ".join((name, *extra))[:120], lambda: subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(LAB_INVENTORY), str(ROOT / "playbooks" / name), *extra],
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / name), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
         env={**checkout_env(), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **(env or {})},
     ))  # fmt: skip

@@ -5,10 +5,8 @@ follows an inventory change one node at a time, and keeps going when a manager i
 Needs a running lab on which site.yml ran (`make lab-test` does both)."""
 
 import json
-import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -54,17 +52,7 @@ def inventory_with(name, managers, workers):
 
 
 def run_swarm(inventory=LAB_INVENTORY, *extra):
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK), *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-        env={**lk.checkout_env(), "ANSIBLE_NOCOLOR": "1"},
-    )  # fmt: skip
-    recap = {}
-    for line in proc.stdout.split("PLAY RECAP")[-1].splitlines():
-        m = re.match(r"^(\S+)\s+:\s+(.*)$", line)
-        if m:
-            recap[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
-    return proc, recap
+    return lk.playbook(PLAYBOOK.name, *extra, timeout=600, inventory=inventory)
 
 
 def nodes():
