@@ -159,19 +159,23 @@ def test_packages_and_units_parsing():
     assert ns.parse_systemctl_show("", ["x"]) == {"x": {"exists": False, "active": False, "enabled": False}}
 
 
-def test_the_module_reads_everything_in_one_run(tmp_path, monkeypatch):
+def stand_in_tools(tmp_path, monkeypatch, scripts):
+    """Shell scripts (name -> text) first on PATH, in place of the host's tools."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "dpkg-query").write_text(
-        "#!/bin/sh\nprintf 'chrony\\tinstall ok installed\\t4.3\\n'\n"
-        "echo 'dpkg-query: no packages found matching ufw' >&2\nexit 1\n"
-    )
-    (bin_dir / "systemctl").write_text(
-        "#!/bin/sh\nprintf 'Id=chrony.service\\nLoadState=loaded\\nActiveState=failed\\nUnitFileState=enabled\\n'\n"
-    )
-    for tool in bin_dir.iterdir():
-        tool.chmod(0o755)
+    for name, text in scripts.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
     monkeypatch.setenv("PATH", "%s:%s" % (bin_dir, os.environ["PATH"]))
+
+
+def test_the_module_reads_everything_in_one_run(tmp_path, monkeypatch):
+    stand_in_tools(tmp_path, monkeypatch, {
+        "dpkg-query": "#!/bin/sh\nprintf 'chrony\\tinstall ok installed\\t4.3\\n'\n"
+        "echo 'dpkg-query: no packages found matching ufw' >&2\nexit 1\n",
+        "systemctl": "#!/bin/sh\n"
+        "printf 'Id=chrony.service\\nLoadState=loaded\\nActiveState=failed\\nUnitFileState=enabled\\n'\n",
+    })  # fmt: skip
     conf = tmp_path / "ufw.conf"
     conf.write_text("ENABLED=yes\n")
     sysctl_file = tmp_path / "90-swarm.conf"
@@ -255,16 +259,12 @@ def test_interface_networks_from_iproute2():
 
 
 def test_the_module_reads_interfaces_with_ip(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     # a stand-in ip that answers as iproute2 does: docker0 known, any other name unknown
-    (bin_dir / "ip").write_text(
-        "#!/bin/sh\nfor a; do last=$a; done\n"
+    stand_in_tools(tmp_path, monkeypatch, {
+        "ip": "#!/bin/sh\nfor a; do last=$a; done\n"
         "if [ \"$last\" = docker0 ]; then printf '%%s' '%s'; exit 0; fi\n"
-        'echo "Device \\"$last\\" does not exist." >&2; exit 1\n' % IP_DOCKER0
-    )
-    (bin_dir / "ip").chmod(0o755)
-    monkeypatch.setenv("PATH", "%s:%s" % (bin_dir, os.environ["PATH"]))
+        'echo "Device \\"$last\\" does not exist." >&2; exit 1\n' % IP_DOCKER0,
+    })  # fmt: skip
     with pytest.raises(Exit) as done, patch_module_args({"interfaces": ["docker0", "docker_gwbridge"]}):
         node_state.main()
     assert done.value.args[0]["interfaces"] == {
