@@ -43,7 +43,10 @@ def here(path):
     if not isinstance(path, str) or not path:
         return path
     path = os.path.expanduser(path)
-    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+    if not os.path.isabs(path):
+        path = os.path.join(os.getcwd(), path)
+    # normalised (no .. making a directory on the way), but a trailing / kept: it names a directory
+    return os.path.normpath(path) + ("/" if path.endswith("/") else "")
 
 
 def plan_directories(directories):
@@ -78,9 +81,9 @@ def plan_directories(directories):
     return plans
 
 
-def make_directories(plans):
-    """Make or fix each planned directory (parents as ``mkdir -p`` makes them); the paths done."""
-    done = []
+def make_directories(plans, done):
+    """Make or fix each planned directory (parents as ``mkdir -p`` makes them), adding each
+    path to ``done`` as it is done (so a failure leaves ``done`` true)."""
     for item in plans:
         if not item["changed"]:
             continue
@@ -89,7 +92,6 @@ def make_directories(plans):
         if item["mode"] is not None:
             os.chmod(item["path"], item["mode"])
         done.append(item["path"])
-    return done
 
 
 def directory_diffs(plans):
@@ -115,15 +117,12 @@ def write(files, check_mode=False, diff=False, diff_content=True, directories=()
     problems = []
     if made and not check_mode:
         # a file may go into a directory this task makes (planned as check mode plans it: a
-        # missing parent counts as one to make), but only below one of ``directories``
+        # missing parent counts as one to make), but only one of ``directories`` itself; in
+        # check mode a missing parent is no error, as for node_files (an earlier task may make it)
         for index, entry in enumerate(entries):
             path = entry["path"]
             parent = os.path.dirname(os.path.normpath(path)) if isinstance(path, str) else None
-            if (
-                parent
-                and not os.path.isdir(parent)
-                and not any(parent == m or parent.startswith(m + os.sep) for m in made)
-            ):
+            if parent and not os.path.isdir(parent) and parent not in made:
                 problems.append("files[%d] (%s): its directory %s does not exist: make it first (directories)"
                                 % (index, path, parent))  # fmt: skip
     plans = []
@@ -136,12 +135,17 @@ def write(files, check_mode=False, diff=False, diff_content=True, directories=()
     done = []
     if not check_mode:
         try:
-            done.extend(make_directories(folders))
-        except OSError as exc:
-            reason = "cannot make %s (%s); no file written" % (exc.filename, exc.strerror or exc)
+            make_directories(folders, done)
+            if made:  # planned again now that their directories exist
+                plans = nf.plan(entries, read_before=diff and diff_content)
+        except (OSError, nf.NodeFilesError) as exc:
+            reason = (
+                "cannot make %s (%s)" % (exc.filename, exc.strerror or exc)
+                if isinstance(exc, OSError)
+                else str(exc)
+            )
+            reason = "%s; no file written; directories made: %s" % (reason, ", ".join(done) or "none")
             return {"failed": True, "changed": bool(done), "changed_paths": done, "msg": reason}
-        if made:  # planned again now that their directories exist
-            plans = nf.plan(entries, read_before=diff and diff_content)
         for item in plans:
             if not item["changed"]:
                 continue

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: controller_files
 short_description: Write several small text files on the controller in one step, without a module run
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - "Writes on the B(controller), whatever host the task runs for, each file of O(files) whose
     content differs or that does not exist yet, and sets the mode asked for. It replaces
@@ -81,7 +81,9 @@ options:
           - "The file on the controller. C(~) is expanded and a relative path is taken from
             the controller's working directory, as M(ansible.builtin.copy) with
             C(delegate_to: localhost) takes it."
-          - Its directory must exist; a directory at the path is an error.
+          - Its directory must exist or be one of O(directories); a directory at the path is an
+            error. In check mode a missing directory is no error (an earlier task may make it),
+            as for M(sophia.lambda_swarm.node_files).
           - Results name the file by its absolute path.
         type: str
         required: true

@@ -192,3 +192,19 @@ def test_a_file_where_a_directory_is_wanted_fails_before_anything_is_made(tmp_pa
         )
     assert "directories[1]" in str(failed.value) and "is not a directory" in str(failed.value)
     assert not (tmp_path / "fresh").exists() and not (tmp_path / "new.txt").exists()
+
+
+def test_a_file_below_a_directory_made_but_not_listed_fails_before_anything_is_made(tmp_path):
+    listed = tmp_path / "a"
+    with pytest.raises(nf.NodeFilesError) as failed:
+        plugin.write(
+            [{"path": str(listed / "b" / "f"), "content": "f\n"}], directories=[{"path": str(listed)}]
+        )
+    assert "files[0]" in str(failed.value) and "make it first (directories)" in str(failed.value)
+    assert not listed.exists()
+
+
+def test_paths_are_normalised_so_a_dot_dot_makes_no_directory_on_the_way(tmp_path):
+    out = plugin.write([], directories=[{"path": str(tmp_path / "x" / ".." / "z"), "mode": "0700"}])
+    assert out["changed_paths"] == [str(tmp_path / "z")]
+    assert not (tmp_path / "x").exists() and mode_of(tmp_path / "z") == 0o700
