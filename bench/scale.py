@@ -3,10 +3,12 @@
 For each size (default 3+1 and 3+6), on a lab of its own (the lab you use is not touched):
 bring up fresh nodes, run the by-hand floor (bench/engine_swarm.py's: apt, engine, swarm, no
 Ansible) on them, bring them up fresh again, run site.yml (the whole site, the example
-project, monitoring) and then site.yml again (it must report changed=0), and read every
-node's memory. Prints one JSON object: per size the times, per-role seconds and memory; then
-what each extra worker adds to site.yml (fresh and re-run) and to the floor, the ratio
-against the target (fresh: at most 1.5x what it adds to the floor; re-run: under 3 s), and how
+project, monitoring) and then site.yml again (it must report changed=0), and read what the
+nodes cost the machine's memory (in use with them up less before, per node). Prints one JSON
+object: per size the times, per-role seconds and memory (each size also on stderr as soon as
+it is measured); then what each extra worker adds to site.yml (fresh and re-run) and to the
+floor, the ratio against the target (fresh: at most 1.5x what it adds to the floor; re-run:
+under 3 s), and how
 many nodes of the measured size fit in this machine's memory.
 
     python bench/scale.py [--sizes 3+1,3+6]
@@ -68,18 +70,16 @@ def site(inventory: Path, env: dict) -> dict:
     return {"seconds": seconds, "changed": changed, "per_role_s": per_role}
 
 
-def memory_mib(nodes: list) -> dict:
-    out = subprocess.run(
-        ["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", *nodes],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    units = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
-    used = {}
-    for line in out.splitlines():
-        name, usage = line.split(" ", 1)
-        match = re.match(r"([\d.]+)(\w+)", usage.split("/")[0].strip())
-        used[name] = round(float(match.group(1)) * units[match.group(2)], 1)
-    return used
+def host_used_mib() -> int:
+    """This machine's memory in use (MemTotal less MemAvailable), MiB. The nodes' own
+    accounting cannot be read here (docker stats reports 0 B for them on this kernel's
+    cgroups), so a node's cost is the machine's use with the lab up less before, per node."""
+    fields = {}
+    with open("/proc/meminfo", encoding="ascii") as meminfo:
+        for line in meminfo:
+            key, value = line.split(":", 1)
+            fields[key] = int(value.split()[0])
+    return (fields["MemTotal"] - fields["MemAvailable"]) // 1024
 
 
 def measure(managers: int, workers: int, tmp: Path) -> dict:
@@ -95,6 +95,7 @@ def measure(managers: int, workers: int, tmp: Path) -> dict:
         "LAB_GPUS": "",
     }
     nodes = [str(managers), str(workers)]
+    before_mib = host_used_mib()
     try:
         es.lab("up.sh", *nodes, env=env)
         floor_s = es.floor(es.nodes_of())
@@ -103,7 +104,9 @@ def measure(managers: int, workers: int, tmp: Path) -> dict:
         inventory = inventory_of(state, env)
         fresh = site(inventory, env)
         rerun = site(inventory, env)
-        memory = memory_mib(es.nodes_of())
+        used_mib = host_used_mib()
+        memory = {"host_used_before_mib": before_mib, "host_used_after_mib": used_mib,
+                  "per_node_mib": round((used_mib - before_mib) / (managers + workers), 1)}  # fmt: skip
     finally:
         es.lab("down.sh", env=env)
     return {
@@ -124,14 +127,18 @@ def main() -> int:
     if len(sizes) != 2 or sizes[0][0] != sizes[1][0] or sizes[1][1] <= sizes[0][1]:
         parser.error("--sizes: two sizes with the same managers, the second with more workers")
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp:
-        small, large = (measure(m, w, Path(tmp)) for m, w in sizes)
+        measured = []
+        for managers, workers in sizes:
+            measured.append(measure(managers, workers, Path(tmp)))
+            print(json.dumps(measured[-1]), file=sys.stderr, flush=True)  # kept should a later size fail
+        small, large = measured
     extra = large["workers"] - small["workers"]
 
     def per_worker(key):
         return round((large[key]["seconds"] - small[key]["seconds"]) / extra, 1)
 
     floor_per_worker = round((large["floor_s"] - small["floor_s"]) / extra, 1)
-    node_mib = max(large["memory_mib"].values())
+    node_mib = max(large["memory_mib"]["per_node_mib"], small["memory_mib"]["per_node_mib"])
     with open("/proc/meminfo", encoding="ascii") as meminfo:
         total_mib = int(meminfo.readline().split()[1]) // 1024
     result = {
@@ -148,7 +155,7 @@ def main() -> int:
         "reruns_changed": [small["rerun"]["changed"], large["rerun"]["changed"]],
         "largest_node_mib": node_mib,
         "machine_mib": total_mib,
-        "nodes_that_fit": int(total_mib * 0.8 // node_mib),
+        "nodes_that_fit": int(total_mib * 0.8 // node_mib) if node_mib > 0 else None,
     }
     print(json.dumps(result, indent=2))
     return 0
