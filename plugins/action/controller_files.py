@@ -15,26 +15,7 @@ import stat
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _node_files as nf
-
-ARGUMENT_SPEC = {
-    "directories": {
-        "type": "list",
-        "elements": "dict",
-        "default": [],
-        "options": {"path": {"type": "str", "required": True}, "mode": {"type": "raw"}},
-    },
-    "files": {
-        "type": "list",
-        "elements": "dict",
-        "default": [],
-        "options": {
-            "path": {"type": "str", "required": True},
-            "content": {"type": "str", "required": True},
-            "mode": {"type": "raw"},
-        },
-    },
-    "diff_content": {"type": "bool", "default": True},
-}
+from ansible_collections.sophia.lambda_swarm.plugins.modules.controller_files import ARGUMENT_SPEC
 
 
 def here(path):

@@ -182,30 +182,30 @@ directories:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# the action plugin validates its arguments with this same spec
+ARGUMENT_SPEC = {
+    "directories": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {"path": {"type": "str", "required": True}, "mode": {"type": "raw"}},
+    },
+    "files": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "path": {"type": "str", "required": True},
+            "content": {"type": "str", "required": True},
+            "mode": {"type": "raw"},
+        },
+    },
+    "diff_content": {"type": "bool", "default": True},
+}
+
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "directories": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {"path": {"type": "str", "required": True}, "mode": {"type": "raw"}},
-            },
-            "files": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "path": {"type": "str", "required": True},
-                    "content": {"type": "str", "required": True},
-                    "mode": {"type": "raw"},
-                },
-            },
-            "diff_content": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     module.fail_json(
         msg="controller_files runs on the controller only (its action plugin); it has no remote part"
     )
