@@ -1,12 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the docker role: whether the docker_daemon_config module would change a
-daemon.json (logic in module_utils/_docker_daemon_config.py, the module's own)."""
+"""Filters of the docker and registry roles: whether the docker_daemon_config module would
+change a daemon.json (logic in module_utils/_docker_daemon_config.py, the module's own), and
+whether a node's Docker client configuration already holds a registry's credentials."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import base64
+import json
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_daemon_config import (
     ConfigError,
@@ -27,6 +31,31 @@ def docker_daemon_config_differs(text, settings, remove=()):
     return merge(before, settings or {}, remove or ()) != before
 
 
+def docker_login_differs(text, registry, username, password):
+    """True unless the Docker client configuration ``text`` (None: no file) stores exactly these
+    credentials for ``registry`` in its own ``auths`` (what community.docker.docker_login writes,
+    base64 of ``username:password``) and names no credential helper that would hold them
+    instead. Anything unreadable counts as different, so the login runs."""
+    if not text:
+        return True
+    try:
+        config = json.loads(text)
+    except ValueError:
+        return True
+    if not isinstance(config, dict) or config.get("credsStore"):
+        return True
+    if registry in (config.get("credHelpers") or {}):
+        return True
+    entry = (config.get("auths") or {}).get(registry)
+    if not isinstance(entry, dict):
+        return True
+    wanted = base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
+    return entry.get("auth") != wanted
+
+
 class FilterModule(object):
     def filters(self):
-        return {"docker_daemon_config_differs": docker_daemon_config_differs}
+        return {
+            "docker_daemon_config_differs": docker_daemon_config_differs,
+            "docker_login_differs": docker_login_differs,
+        }

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the host role's firewall (logic in module_utils/_firewall.py)."""
+"""Filters of the firewall rules the roles keep (logic in module_utils/_firewall.py, the
+ufw_rules module's own)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +12,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._firewall import (
     FirewallError,
     docker_user_rules,
+    ufw_missing_rules,
     ufw_rules_for,
+    ufw_rules_have,
 )
 
 
@@ -33,6 +36,21 @@ def ufw_rules_for_filter(sources, ports, comment=""):
     return ufw_rules_for(sources or [], ports or [], comment or "")
 
 
+def ufw_rules_differ(rules, user_rules=None, user6_rules=None):
+    """True when sophia.lambda_swarm.ufw_rules with these ``rules`` would add a rule to (or fail
+    on) a host whose ufw records are ``user_rules`` and ``user6_rules`` (their texts; None: no
+    file): the module's own rule."""
+    try:
+        have_v4, have_v6 = ufw_rules_have(user_rules or ""), ufw_rules_have(user6_rules or "")
+        return bool(ufw_missing_rules(rules or [], have_v4, have_v6))
+    except (FirewallError, AttributeError, TypeError):
+        return True  # the module runs and names the problem
+
+
 class FilterModule(object):
     def filters(self):
-        return {"docker_user_rules": docker_user_rules_filter, "ufw_rules_for": ufw_rules_for_filter}
+        return {
+            "docker_user_rules": docker_user_rules_filter,
+            "ufw_rules_for": ufw_rules_for_filter,
+            "ufw_rules_differ": ufw_rules_differ,
+        }

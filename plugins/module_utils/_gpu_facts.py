@@ -202,3 +202,17 @@ def schedulable(gpus: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
 def generic_resources(uuids: Iterable[str], kind: str = "NVIDIA-GPU") -> List[str]:
     """dockerd ``node-generic-resources`` entries, one per GPU."""
     return ["%s=%s" % (kind, uuid) for uuid in uuids]
+
+
+def container_cli_verdict(
+    path: Optional[str], rc: Optional[int] = None, out: str = "", err: str = ""
+) -> Dict[str, Any]:
+    """``container_cli`` of the facts: ``nvidia-container-cli info``'s exit (``rc``) and output,
+    or no binary (``path`` None: the toolkit is not installed)."""
+    if path is None:
+        return {"path": None, "ok": False, "error": "nvidia-container-cli is not installed"}
+    if rc == 0:
+        return {"path": path, "ok": True, "error": None}
+    said = ((err or "").strip() or (out or "").strip()).splitlines()
+    error = "nvidia-container-cli info exited %s: %s" % (rc, " ".join(said[:3]))
+    return {"path": path, "ok": False, "error": error}

@@ -25,6 +25,9 @@ description:
     offers nothing (C(mig_gpus_without_devices))."
   - "A host without C(nvidia-smi), or whose driver does not answer, gets C(count=0): that is
     not a failure (C(error) says why)."
+  - "With O(container_cli), a host that has GPUs also runs C(nvidia-container-cli info), the
+    NVIDIA container toolkit's own check that it sees the driver and the GPUs, and reports it
+    as C(container_cli) in the same run; a failing check is reported there, not a failure."
 author:
   - sophia.lambda_swarm developers (@sophia-lambda-swarm)
 extends_documentation_fragment:
@@ -36,11 +39,21 @@ options:
   nvidia_smi:
     description: The nvidia-smi binary; found on the PATH when not given.
     type: path
+  container_cli:
+    description:
+      - Also run C(nvidia-container-cli info) (found on the PATH) where GPUs were found, and
+        return its verdict as C(gpu.container_cli).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
 - name: Gather GPU facts
   sophia.lambda_swarm.gpu_facts:
+
+- name: Gather GPU facts, and whether the container toolkit sees the GPUs
+  sophia.lambda_swarm.gpu_facts:
+    container_cli: true
 
 - name: Label the node with its GPU model
   ansible.builtin.debug:
@@ -120,14 +133,36 @@ ansible_facts:
         error:
           description: Why there are no GPU facts, when nvidia-smi failed.
           type: str
+        container_cli:
+          description:
+            - The NVIDIA container toolkit's check, with O(container_cli) on a host with GPUs;
+              null otherwise.
+          type: dict
+          contains:
+            path:
+              description: Path of nvidia-container-cli, null when it is not installed.
+              type: str
+            ok:
+              description: Whether C(nvidia-container-cli info) exited 0.
+              type: bool
+            error:
+              description: Its exit code and output when it failed, or why it did not run.
+              type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.sophia.lambda_swarm.plugins.module_utils._gpu_facts import QUERY_ARGS, build_facts
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._gpu_facts import (
+    QUERY_ARGS,
+    build_facts,
+    container_cli_verdict,
+)
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(nvidia_smi=dict(type="path")), supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=dict(nvidia_smi=dict(type="path"), container_cli=dict(type="bool", default=False)),
+        supports_check_mode=True,
+    )
     binary = module.params["nvidia_smi"] or module.get_bin_path("nvidia-smi")
     env = {"LANG": "C", "LC_ALL": "C"}
     outputs, error = {}, None
@@ -142,6 +177,11 @@ def main():
         facts = build_facts(binary=binary, error=error, **outputs)
     except ValueError as exc:
         module.fail_json(msg="cannot parse nvidia-smi output: %s" % exc)
+    facts["container_cli"] = None
+    if module.params["container_cli"] and facts["count"] > 0:
+        cli = module.get_bin_path("nvidia-container-cli")
+        ran = module.run_command([cli, "info"], environ_update=env) if cli else ()
+        facts["container_cli"] = container_cli_verdict(cli, *ran)
     module.exit_json(changed=False, ansible_facts={"gpu": facts})
 
 

@@ -22,10 +22,15 @@ recorded samples are public recordings, the others follow nvidia-smi's formats e
 The query samples gained the `mig.mode.pending` column when gpu_facts started asking for it.
 """
 
+import json
+import sys
 from pathlib import Path
 
 import pytest
+from ansible.module_utils.testing import patch_module_args
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _gpu_facts as _gpu
+from ansible_collections.sophia.lambda_swarm.plugins.modules import gpu_facts
+from module_harness import Exit
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -164,3 +169,76 @@ def test_no_nvidia_smi():
 def test_unexpected_query_output_is_an_error():
     with pytest.raises(ValueError, match="unexpected nvidia-smi query line"):
         _gpu.parse_query("0, GPU-x, name\n")
+
+
+# --- the module, with container_cli, on the lab's stand-ins (lab/nvidia-standin reproduces the
+# recorded nvidia-smi and nvidia-container-cli 1.18.1 outputs and exit codes) ----------------------
+
+STANDIN = Path(__file__).resolve().parents[3] / "lab" / "nvidia-standin"
+
+
+def _tools(tmp_path, monkeypatch, names, gpus):
+    """A PATH with these stand-ins (wrappers that run them), and the stand-ins' root with or
+    without the file that gives them GPUs."""
+    bindir, root = tmp_path / "bin", tmp_path / "root"
+    bindir.mkdir()
+    (root / "etc").mkdir(parents=True)
+    for name in names:
+        wrapper = bindir / name
+        wrapper.write_text('#!/bin/sh\nexec "%s" "%s" "$@"\n' % (sys.executable, STANDIN / name))
+        wrapper.chmod(0o755)
+    if gpus:
+        (root / "etc" / "lab-gpus.json").write_text(
+            json.dumps({"model": "NVIDIA H100 80GB HBM3", "memory_mib": 81559, "driver": "550.127.05",
+                        "cuda": "12.4", "uuids": ["GPU-3f2a8c1e-5b7d-4e90-a1c2-7d1e0a4b5c60"]})
+        )  # fmt: skip
+    monkeypatch.setenv("PATH", "%s:/usr/bin:/bin" % bindir)
+    monkeypatch.setenv("NVIDIA_STANDIN_ROOT", str(root))
+
+
+def _facts(**args):
+    with patch_module_args(args), pytest.raises(Exit) as done:
+        gpu_facts.main()
+    assert done.value.args[0]["changed"] is False
+    return done.value.args[0]["ansible_facts"]["gpu"]
+
+
+@pytest.mark.usefixtures("ansible_exits")
+@pytest.mark.parametrize(
+    "names, gpus, args, expected",
+    [
+        # GPUs and the toolkit: its check passes in the same run
+        (["nvidia-smi", "nvidia-container-cli"], True, {"container_cli": True}, {"ok": True, "error": None}),
+        # not asked: no check
+        (["nvidia-smi", "nvidia-container-cli"], True, {}, None),
+        # GPUs without the toolkit: reported, not a failure
+        (["nvidia-smi"], True, {"container_cli": True},
+         {"path": None, "ok": False, "error": "nvidia-container-cli is not installed"}),
+        # no GPU: nothing to check
+        (["nvidia-smi", "nvidia-container-cli"], False, {"container_cli": True}, None),
+    ],
+)  # fmt: skip
+def test_container_cli_check(tmp_path, monkeypatch, names, gpus, args, expected):
+    _tools(tmp_path, monkeypatch, names, gpus)
+    facts = _facts(**args)
+    assert facts["count"] == (1 if gpus else 0)
+    if expected is None:
+        assert facts["container_cli"] is None
+    else:
+        assert {k: facts["container_cli"][k] for k in expected} == expected
+        if "nvidia-container-cli" in names:
+            assert facts["container_cli"]["path"] == str(tmp_path / "bin" / "nvidia-container-cli")
+
+
+def test_a_failing_container_cli_is_named_with_its_output():
+    verdict = _gpu.container_cli_verdict(
+        "/usr/bin/nvidia-container-cli",
+        1,
+        "",
+        "nvidia-container-cli: initialization error: nvml error: driver not loaded\n",
+    )
+    assert verdict == {
+        "path": "/usr/bin/nvidia-container-cli",
+        "ok": False,
+        "error": "nvidia-container-cli info exited 1: nvidia-container-cli: initialization error: nvml error: driver not loaded",
+    }

@@ -6,7 +6,10 @@ import stat
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.sophia.lambda_swarm.plugins.filter.firewall import ufw_rules_for_filter
+from ansible_collections.sophia.lambda_swarm.plugins.filter.firewall import (
+    ufw_rules_differ,
+    ufw_rules_for_filter,
+)
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._firewall import (
     FirewallError,
     ufw_allow_argv,
@@ -193,3 +196,35 @@ def test_rules_for_every_source_and_port_with_the_ports_own_comment():
         {"port": 22, "proto": "tcp", "src": "any", "comment": ""}
     ]
     assert ufw_rules_for_filter(None, ports) == []
+
+
+@pytest.mark.parametrize(
+    "rules, v4, v6",
+    [
+        (RULES[:1], USER_RULES, ""),  # recorded: nothing to add
+        (RULES, USER_RULES, ""),  # two to add
+        (RULES[:1], None, None),  # no record yet (ufw just installed)
+        ([{"port": 443, "src": "2001:db8::5"}], USER_RULES, USER6_RULES),  # IPv6: user6.rules
+        ([{"port": 443, "src": "2001:db8::5"}], USER_RULES, None),
+        ([{"port": 22}], USER_RULES, ""),  # defaults as the module's: tcp from any
+        ([{"port": 22, "src": "not-an-address"}], USER_RULES, ""),  # the module fails and names it
+        ([{"port": "x"}], USER_RULES, ""),
+        ([], "", ""),
+    ],
+)
+def test_the_filter_agrees_with_the_module(tmp_path, monkeypatch, rules, v4, v6):
+    """ufw_rules_differ is the module's check mode verdict on the same records: a role skips the
+    module where the filter says it would add nothing."""
+    root = standin(tmp_path, monkeypatch)
+    for name, text in (("user.rules", v4), ("user6.rules", v6)):
+        if text is None:
+            (root / name).unlink(missing_ok=True)
+        else:
+            (root / name).write_text(text)
+    try:
+        run({"rules": rules, "rules_dir": str(root)}, check_mode=True)
+    except Exit as done:
+        module_would_act = done.args[0]["changed"]
+    except Fail:
+        module_would_act = True
+    assert ufw_rules_differ(rules, v4, v6) is module_would_act

@@ -4,7 +4,11 @@ same file and compares its ``changed`` (or its failure) with the filter's answer
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
-from ansible_collections.sophia.lambda_swarm.plugins.filter.docker import docker_daemon_config_differs
+from ansible_collections.community.docker.plugins.modules.docker_login import DockerFileStore
+from ansible_collections.sophia.lambda_swarm.plugins.filter.docker import (
+    docker_daemon_config_differs,
+    docker_login_differs,
+)
 from ansible_collections.sophia.lambda_swarm.plugins.modules import docker_daemon_config
 from module_harness import Exit, Fail
 
@@ -54,3 +58,41 @@ def test_the_filter_agrees_with_the_module(tmp_path, text, settings, remove):
             module_would_act = True  # it fails and names the problem: it must run
     assert module_would_act is not None
     assert docker_daemon_config_differs(text, settings, remove) is module_would_act
+
+
+REG = "172.31.240.11:5000"
+AUTH = "dXNlcjpzM2NyZXQ="  # base64 of user:s3cret
+
+
+@pytest.mark.parametrize(
+    "text, differs",
+    [
+        (None, True),  # no file
+        ("", True),
+        ("{not json", True),
+        ("[1]", True),
+        ('{"auths": {}}', True),
+        ('{"auths": {"%s": {"auth": "%s"}}}' % (REG, AUTH), False),  # what docker_login writes
+        ('{\n  "auths": {\n    "%s": {\n      "auth": "%s"\n    }\n  }\n}' % (REG, AUTH), False),
+        ('{"auths": {"%s": {"auth": "%s"}, "other:5000": {"auth": "eA=="}}}' % (REG, AUTH), False),
+        ('{"auths": {"%s": {"auth": "dXNlcjpvbGQ="}}}' % REG, True),  # an older password
+        ('{"auths": {"other:5000": {"auth": "%s"}}}' % AUTH, True),  # another registry
+        ('{"auths": {"%s": "x"}}' % REG, True),
+        (
+            '{"auths": {"%s": {"auth": "%s"}}, "credsStore": "pass"}' % (REG, AUTH),
+            True,
+        ),  # a helper keeps them
+        ('{"auths": {"%s": {"auth": "%s"}}, "credHelpers": {"%s": "pass"}}' % (REG, AUTH, REG), True),
+        ('{"auths": {"%s": {"auth": "%s"}}, "credHelpers": {"o:1": "pass"}}' % (REG, AUTH), False),
+    ],
+)
+def test_docker_login_differs(text, differs):
+    assert docker_login_differs(text, REG, "user", "s3cret") is differs
+
+
+def test_docker_login_differs_agrees_with_what_docker_login_stores(tmp_path):
+    """The module's own file store writes the entry the filter then accepts."""
+    path = tmp_path / "config.json"
+    DockerFileStore(str(path)).store(REG, "lambda-swarm", "p@ss:wörd")
+    assert docker_login_differs(path.read_text(), REG, "lambda-swarm", "p@ss:wörd") is False
+    assert docker_login_differs(path.read_text(), REG, "lambda-swarm", "other") is True
