@@ -2,8 +2,10 @@
 # Copyright: sophia.lambda_swarm developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the docker and registry roles: whether the docker_daemon_config module would
-change a daemon.json (logic in module_utils/_docker_daemon_config.py, the module's own), and
-whether a node's Docker client configuration already holds a registry's credentials."""
+change a daemon.json (logic in module_utils/_docker_daemon_config.py, the module's own), whether
+the nvidia_runtime_config module would change the NVIDIA runtime's config.toml (its own logic,
+module_utils/_nvidia_runtime_config.py), and whether a node's Docker client configuration
+already holds a registry's credentials."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,12 +13,20 @@ __metaclass__ = type
 
 import base64
 import json
+import re
 
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_daemon_config import (
     ConfigError,
     merge,
     parse,
 )
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._nvidia_runtime_config import (
+    RuntimeConfigError,
+    plan,
+    read_settings,
+)
+
+_PACKAGE_VERSION = re.compile(r"^(?:\d+:)?(\d+)\.(\d+)\.(\d+)")
 
 
 def docker_daemon_config_differs(text, settings, remove=()):
@@ -29,6 +39,24 @@ def docker_daemon_config_differs(text, settings, remove=()):
     except ConfigError:
         return True  # the module runs and names the problem
     return merge(before, settings or {}, remove or ()) != before
+
+
+def nvidia_runtime_config_differs(text, package_version, resource_kind="NVIDIA-GPU", mode=None):
+    """True when sophia.lambda_swarm.nvidia_runtime_config with this ``resource_kind`` and
+    ``mode`` would write (or fail on) a config.toml that holds ``text`` (None: no file), on a host
+    whose nvidia-container-toolkit package has ``package_version`` (dpkg's, None: not
+    installed): the module's own plan. The module reads the version from nvidia-ctk, which the
+    package of that version ships."""
+    found = _PACKAGE_VERSION.match(package_version or "")
+    if text is None or not found:
+        return True
+    try:
+        wanted = plan(
+            tuple(int(part) for part in found.groups()), read_settings(text), resource_kind, mode or None
+        )
+    except RuntimeConfigError:
+        return True  # the module runs and names the problem
+    return bool(wanted)
 
 
 def docker_login_differs(text, registry, username, password):
@@ -58,4 +86,5 @@ class FilterModule(object):
         return {
             "docker_daemon_config_differs": docker_daemon_config_differs,
             "docker_login_differs": docker_login_differs,
+            "nvidia_runtime_config_differs": nvidia_runtime_config_differs,
         }

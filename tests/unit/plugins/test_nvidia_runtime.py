@@ -12,6 +12,7 @@ import tomllib
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.sophia.lambda_swarm.plugins.filter.docker import nvidia_runtime_config_differs
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _nvidia_runtime_config as nr
 from ansible_collections.sophia.lambda_swarm.plugins.modules import nvidia_runtime_config
 from module_harness import Exit, Fail
@@ -252,3 +253,61 @@ def test_old_nvidia_ctk_without_config_set_gets_the_lines_edited(tmp_path):
     calls = (tmp_path / "calls").read_text().splitlines()
     assert calls == ["--version"]  # nvidia-ctk 1.13 has no `config --set`: not called for it
     assert nr.read_settings(conf.read_text())["swarm-resource"] == "DOCKER_RESOURCE_NVIDIA-GPU"
+
+
+# --- the filter the docker role skips the module with -----------------------------------
+
+LEGACY_TOML = DEFAULT_TOML.replace(
+    '#swarm-resource = "DOCKER_RESOURCE_GPU"', 'swarm-resource = "DOCKER_RESOURCE_NVIDIA-GPU"'
+).replace('mode = "auto"', 'mode = "legacy"')
+
+
+@pytest.mark.parametrize(
+    "text, ctk_version, package_version, mode",
+    [
+        (DEFAULT_TOML, "1.18.1", "1.18.1-1", None),  # as installed: both keys to write
+        (LEGACY_TOML, "1.18.1", "1.18.1-1", None),  # as the module leaves it: nothing
+        (LEGACY_TOML, "1.18.1", "1.18.1-0lab1", None),  # the lab stand-in's package
+        (
+            LEGACY_TOML.replace('mode = "legacy"', 'mode = "auto"'),
+            "1.18.1",
+            "1.18.1-1",
+            None,
+        ),  # auto is jit-cdi
+        (
+            LEGACY_TOML.replace('mode = "legacy"', 'mode = "auto"'),
+            "1.19.0",
+            "1.19.0-1",
+            None,
+        ),  # reads swarm-resource
+        (
+            LEGACY_TOML.replace('mode = "legacy"', 'mode = "auto"'),
+            "1.14.3",
+            "1.14.3-1",
+            None,
+        ),  # legacy by default
+        (LEGACY_TOML, "1.18.1", "1.18.1-1", "legacy"),
+        (LEGACY_TOML, "1.18.1", "1.18.1-1", "cdi"),  # the module refuses: it must run
+        (LEGACY_TOML, "1.19.0", "1.19.0-1", "auto"),  # a mode asked for is written
+    ],
+)
+def test_the_filter_agrees_with_the_module(tmp_path, text, ctk_version, package_version, mode):
+    conf, ctk = fake_toolkit(tmp_path, ctk_version)
+    conf.write_text(text)
+    args = {"path": str(conf), "nvidia_ctk": str(ctk), "_ansible_check_mode": True}
+    if mode:
+        args["mode"] = mode
+    try:
+        run(args)
+    except Exit as done:
+        module_would_act = done.args[0]["changed"]
+    except Fail:
+        module_would_act = True
+    assert nvidia_runtime_config_differs(text, package_version, "NVIDIA-GPU", mode) is module_would_act
+
+
+def test_the_filter_lets_the_module_run_without_a_file_or_a_package():
+    assert nvidia_runtime_config_differs(None, "1.18.1-1") is True
+    assert nvidia_runtime_config_differs(LEGACY_TOML, None) is True
+    assert nvidia_runtime_config_differs(LEGACY_TOML, "unknown") is True
+    assert nvidia_runtime_config_differs(LEGACY_TOML, "1.18.1-1", "NVIDIA-GPU", "") is False
