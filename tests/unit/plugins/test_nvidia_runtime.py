@@ -297,12 +297,14 @@ def test_the_filter_agrees_with_the_module(tmp_path, text, ctk_version, package_
     args = {"path": str(conf), "nvidia_ctk": str(ctk), "_ansible_check_mode": True}
     if mode:
         args["mode"] = mode
+    module_would_act = None  # main() always ends in exit_json or fail_json
     try:
         run(args)
     except Exit as done:
         module_would_act = done.args[0]["changed"]
     except Fail:
         module_would_act = True
+    assert module_would_act is not None
     assert nvidia_runtime_config_differs(text, package_version, "NVIDIA-GPU", mode) is module_would_act
 
 

@@ -221,10 +221,12 @@ def test_the_filter_agrees_with_the_module(tmp_path, monkeypatch, rules, v4, v6)
             (root / name).unlink(missing_ok=True)
         else:
             (root / name).write_text(text)
+    module_would_act = None  # main() always ends in exit_json or fail_json
     try:
         run({"rules": rules, "rules_dir": str(root)}, check_mode=True)
     except Exit as done:
         module_would_act = done.args[0]["changed"]
     except Fail:
         module_would_act = True
+    assert module_would_act is not None
     assert ufw_rules_differ(rules, v4, v6) is module_would_act
