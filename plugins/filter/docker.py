@@ -45,8 +45,8 @@ def nvidia_runtime_config_differs(text, package_version, resource_kind="NVIDIA-G
     """True when sophia.lambda_swarm.nvidia_runtime_config with this ``resource_kind`` and
     ``mode`` would write (or fail on) a config.toml that holds ``text`` (None: no file), on a host
     whose nvidia-container-toolkit package has ``package_version`` (dpkg's, None: not
-    installed): the module's own plan. The module reads the version from nvidia-ctk, which the
-    package of that version ships."""
+    installed): the module's own plan. The module reads the version from nvidia-ctk, which
+    NVIDIA's packages of the same release ship."""
     found = _PACKAGE_VERSION.match(package_version or "")
     if text is None or not found:
         return True
@@ -68,13 +68,13 @@ def docker_login_differs(text, registry, username, password):
         return True
     try:
         config = json.loads(text)
-    except ValueError:
+        if not isinstance(config, dict) or config.get("credsStore"):
+            return True
+        if registry in (config.get("credHelpers") or {}):
+            return True
+        entry = (config.get("auths") or {}).get(registry)
+    except (ValueError, AttributeError, TypeError):
         return True
-    if not isinstance(config, dict) or config.get("credsStore"):
-        return True
-    if registry in (config.get("credHelpers") or {}):
-        return True
-    entry = (config.get("auths") or {}).get(registry)
     if not isinstance(entry, dict):
         return True
     wanted = base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")

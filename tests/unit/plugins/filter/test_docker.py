@@ -84,6 +84,8 @@ AUTH = "dXNlcjpzM2NyZXQ="  # base64 of user:s3cret
         ),  # a helper keeps them
         ('{"auths": {"%s": {"auth": "%s"}}, "credHelpers": {"%s": "pass"}}' % (REG, AUTH, REG), True),
         ('{"auths": {"%s": {"auth": "%s"}}, "credHelpers": {"o:1": "pass"}}' % (REG, AUTH), False),
+        ('{"auths": ["%s"]}' % REG, True),  # not the shape docker writes
+        ('{"auths": {"%s": {"auth": "%s"}}, "credHelpers": 1}' % (REG, AUTH), True),
     ],
 )
 def test_docker_login_differs(text, differs):
