@@ -35,6 +35,14 @@ STUCK_STATES = ("assigned", "accepted")
 STUCK_AFTER = 90
 # task states in which a task holds the generic resources assigned to it
 HOLDING = ("assigned", "accepted", "preparing", "ready", "starting", "running")
+# moby/moby issue 34864: after `docker swarm init --force-new-cluster` (seen on the survivor),
+# a node's network agent can stay out of the swarm while its engine is in it. Every task given
+# to that node that attaches to an overlay network is then rejected with this error, again
+# and again, until the node's engine restarts. It is the node's fault, not the spec's: it
+# never counts toward CRASH_LOOP; OUT_OF_SWARM_AFTER such rejections on one node within one
+# wait name the node (stack_converge's out_of_swarm) so the caller restarts its engine.
+OUT_OF_SWARM = re.compile(r"swarm scoped network when swarm is not active", re.IGNORECASE)
+OUT_OF_SWARM_AFTER = 2
 
 
 def parse_time(text: str | None) -> float:
@@ -116,7 +124,9 @@ def service_state(
             else None
         )
         complete = [t for t in tasks if (t.get("Status") or {}).get("State") == "complete"]
-        failed = [t for t in tasks if (t.get("Status") or {}).get("State") in TERMINAL_BAD]
+        failed = [
+            t for t in tasks if (t.get("Status") or {}).get("State") in TERMINAL_BAD and not _out_of_swarm(t)
+        ]
         out.update(mode="job", desired=wanted, running=len(complete))
         if wanted is None:
             wanted = len([t for t in tasks if t.get("DesiredState") == "complete"]) or 1
@@ -166,6 +176,7 @@ def service_state(
                 and (t.get("Status") or {}).get("Err")
                 and parse_time((t.get("Status") or {}).get("Timestamp")) >= since
                 and _runs_spec(t, current)
+                and not _out_of_swarm(t)
             ]
             pending = [t for t in live if (t.get("Status") or {}).get("Err")]
             short = shortage(live, free) if free is not None else None
@@ -179,6 +190,31 @@ def service_state(
             elif pending:
                 out["reason"] += "; %s" % task_errors(pending, limit=2)
     return out
+
+
+def _out_of_swarm(task: Mapping[str, Any]) -> bool:
+    """Whether a task was rejected because its node's network agent is out of the swarm."""
+    status = task.get("Status") or {}
+    return status.get("State") == "rejected" and bool(OUT_OF_SWARM.search(status.get("Err") or ""))
+
+
+def out_of_swarm_nodes(
+    tasks: Iterable[Mapping[str, Any]], after: float, count: int = OUT_OF_SWARM_AFTER
+) -> List[Dict[str, Any]]:
+    """[{id, rejected, error}] of the nodes that rejected ``count`` or more tasks at or after
+    ``after`` (epoch seconds) because their network agent is out of the swarm (OUT_OF_SWARM),
+    sorted by node ID; ``id`` is the node's ID. Rejections before ``after`` are not counted:
+    they may predate the restart that cured the node."""
+    by_node: Dict[str, List[Mapping[str, Any]]] = {}
+    for task in tasks:
+        status = task.get("Status") or {}
+        if _out_of_swarm(task) and task.get("NodeID") and parse_time(status.get("Timestamp")) >= after:
+            by_node.setdefault(task["NodeID"], []).append(task)
+    return [
+        {"id": node, "rejected": len(rejected), "error": (rejected[0].get("Status") or {}).get("Err")}
+        for node, rejected in sorted(by_node.items())
+        if len(rejected) >= count
+    ]
 
 
 def stuck_tasks(

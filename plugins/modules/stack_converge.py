@@ -124,6 +124,18 @@ stuck:
   type: list
   elements: dict
   sample: [{id: t5e7124xlf9i, node: bbaec58097c5, state: assigned, seconds: 240}]
+out_of_swarm:
+  description:
+    - The nodes (by hostname) that rejected two or more tasks during this wait with
+      C(cannot create a swarm scoped network when swarm is not active). Their network agent is
+      out of the swarm while their engine is in it (moby/moby issue 34864, seen on the survivor
+      after C(docker swarm init --force-new-cluster)), and it stays so until their engine
+      restarts. The wait stops at once with them. Such rejections never count as a crash loop
+      of the service.
+  returned: failure, when such nodes ended the wait
+  type: list
+  elements: str
+  sample: [lab-m1]
 logs:
   description: Last log lines of each failing service (on failure).
   returned: failure
@@ -140,6 +152,7 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api im
 )
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._stack_converge import (
     node_free,
+    out_of_swarm_nodes,
     stack_state,
     stuck_report,
     stuck_tasks,
@@ -174,6 +187,34 @@ def transient_read_error(exc):
     )
 
 
+def hostnames_of(api):
+    """{node ID: hostname} of the swarm's nodes; empty when the read fails (only for messages)."""
+    try:
+        return dict((n.get("ID"), (n.get("Description") or {}).get("Hostname")) for n in api.get("/nodes"))
+    except (DockerAPIError, OSError):
+        return {}
+
+
+def fail_out_of_swarm(module, api, state, nodes, waited):
+    """The wait's end when nodes reject tasks because their network agent left the swarm."""
+    hostnames = hostnames_of(api)
+    named = [dict(node, node=hostnames.get(node["id"]) or node["id"][:12]) for node in nodes]
+    module.fail_json(
+        msg='stack_converge: %s cannot converge: %s reject(s) every task with "%s": the node\'s '
+        "network agent is out of the swarm while its engine is in it (moby/moby issue 34864, seen "
+        "after --force-new-cluster); restart the engine there (systemctl restart docker, or "
+        "playbooks/remediate.yml -l NODE) and the tasks run"
+        % (
+            module.params["stack"],
+            ", ".join("%s (%d task(s))" % (n["node"], n["rejected"]) for n in named),
+            named[0]["error"],
+        ),
+        services=state["services"],
+        seconds=waited,
+        out_of_swarm=[n["node"] for n in named],
+    )
+
+
 def fail_timeout(module, api, state, tasks, waited):
     """The wait's end: what each service lacks, and the nodes that never started their tasks."""
     p = module.params
@@ -181,13 +222,7 @@ def fail_timeout(module, api, state, tasks, waited):
     stuck = stuck_tasks(tasks, time.time())
     extra = ""
     if stuck:
-        try:
-            hostnames = dict(
-                (n.get("ID"), (n.get("Description") or {}).get("Hostname")) for n in api.get("/nodes")
-            )
-        except (DockerAPIError, OSError):
-            hostnames = {}
-        extra = ". " + stuck_report(stuck, hostnames)
+        extra = ". " + stuck_report(stuck, hostnames_of(api))
     module.fail_json(
         msg="stack_converge: %s not converged after %ds: %s%s"
         % (p["stack"], p["timeout"], "; ".join(lacking), extra),
@@ -273,6 +308,9 @@ def main():
                 seconds=waited,
                 surplus=stuck,
             )
+        gone = out_of_swarm_nodes(tasks, started)
+        if gone:
+            fail_out_of_swarm(module, api, state, gone, waited)
         if waited >= p["timeout"]:
             fail_timeout(module, api, state, tasks, waited)
         time.sleep(p["interval"])

@@ -343,3 +343,41 @@ def test_tasks_given_to_a_node_that_never_starts_them_are_stuck_after_90_s():
     assert "unknown-node" in cv.stuck_report(
         [{"id": "x", "node": "unknown-node", "state": "assigned", "seconds": 91}], {}
     )
+
+
+# the Engine API's task after moby/moby issue 34864 (recorded in CI on 2026-12-07, after
+# `docker swarm init --force-new-cluster`: the survivor rejected each gateway task it was given)
+OUT_OF_SWARM = "cannot create a swarm scoped network when swarm is not active"
+
+
+def rejected(node="n1", ts="2026-11-24T10:00:01Z"):
+    return task(state="rejected", desired="shutdown", err=OUT_OF_SWARM, node=node, ts=ts)
+
+
+def test_rejections_by_a_node_out_of_the_swarm_are_no_crash_loop():
+    state = cv.service_state(service(1), [*(rejected() for dummy in range(4)), task(state="pending")])
+    assert not state["failed"] and not state["done"]
+    # other errors still are
+    failing = [task(state="failed", desired="shutdown", err="task: non-zero exit (1)") for dummy in range(3)]
+    assert cv.service_state(service(1), [*failing, rejected()])["failed"]
+
+
+def test_a_job_whose_tasks_a_node_out_of_the_swarm_rejected_is_not_failed():
+    job = service(mode={"ReplicatedJob": {"TotalCompletions": 1}})
+    assert not cv.service_state(job, [rejected(), rejected()])["failed"]
+
+
+def test_out_of_swarm_nodes_counts_each_node_s_rejections_since_the_wait_began():
+    after = cv.parse_time("2026-11-24T10:00:00Z")
+    tasks = [
+        rejected("n1"),
+        rejected("n1", ts="2026-11-24T10:00:09Z"),
+        rejected("n2"),  # one is not enough
+        rejected("n3", ts="2026-11-24T09:59:00Z"),  # before the wait: maybe before the cure
+        rejected("n3", ts="2026-11-24T09:59:30Z"),
+        task(state="rejected", desired="shutdown", err="no such image", node="n4"),
+        task(state="rejected", desired="shutdown", err="no such image", node="n4"),
+    ]
+    assert cv.out_of_swarm_nodes(tasks, after) == [{"id": "n1", "rejected": 2, "error": OUT_OF_SWARM}]
+    assert [n["id"] for n in cv.out_of_swarm_nodes(tasks, 0)] == ["n1", "n3"]
+    assert cv.out_of_swarm_nodes(tasks, after, count=1)[1]["id"] == "n2"

@@ -1,6 +1,8 @@
 """stack_converge driven through its argument spec against a stand-in of the Engine API that
 answers /services and /tasks with fixed objects (the shapes the Engine API returns)."""
 
+import time
+
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.sophia.lambda_swarm.plugins.modules import stack_converge
@@ -79,6 +81,41 @@ def test_a_timeout_names_the_node_that_never_started_its_tasks(monkeypatch):
     out = failed.value.args[0]
     assert "not converged" in out["msg"] and "lab-w2 (1 task(s), the oldest assigned for" in out["msg"]
     assert out["stuck"][0]["id"] == "t9" and out["stuck"][0]["node"] == "n2"
+
+
+def out_of_swarm_engine(when):
+    """No task runs: the node lswarm-m1 rejected two (``when``: their timestamp) because its
+    network agent is out of the swarm (moby/moby issue 34864; the Engine API's shape)."""
+    api = engine(1, [])
+    err = "cannot create a swarm scoped network when swarm is not active"
+    rejected = [
+        {"ID": "r%d" % i, "ServiceID": "s1", "NodeID": "n1", "DesiredState": "shutdown",
+         "Status": {"State": "rejected", "Timestamp": when, "Message": "preparing", "Err": err},
+         "Spec": {"ContainerSpec": SPEC}}
+        for i in range(2)
+    ]  # fmt: skip
+    nodes = [{"ID": "n1", "Description": {"Hostname": "lswarm-m1"}}]
+
+    class WithRejections(api):
+        def get(self, path, filters=None):
+            return {"/services": super().get("/services"), "/tasks": rejected, "/nodes": nodes}[path]
+
+    return WithRejections
+
+
+def test_a_node_out_of_the_swarm_ends_the_wait_at_once_naming_it(monkeypatch):
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+    with pytest.raises(Fail) as failed:
+        run(monkeypatch, out_of_swarm_engine(later), timeout=60)
+    out = failed.value.args[0]
+    assert out["out_of_swarm"] == ["lswarm-m1"] and out["seconds"] < 5
+    assert "lswarm-m1 (2 task(s))" in out["msg"] and "restart the engine there" in out["msg"]
+
+
+def test_rejections_from_before_the_wait_do_not_end_it(monkeypatch):
+    with pytest.raises(Fail) as failed:
+        run(monkeypatch, out_of_swarm_engine("2026-12-02T19:44:00Z"), timeout=0)
+    assert "out_of_swarm" not in failed.value.args[0] and "not converged" in failed.value.args[0]["msg"]
 
 
 def flaky(errors, then):
