@@ -106,6 +106,20 @@ options:
     description: The sysctl.d file that must set C(sysctls) too.
     type: path
     default: /etc/sysctl.conf
+  docker_info:
+    description:
+      - Also read the Docker engine's system information (the Engine API's C(GET /info), what
+        C(docker info) shows, the swarm's state on this node among it) over O(docker_socket),
+        with the Python standard library only. The module fails, naming the socket, when the
+        engine does not answer.
+    type: bool
+    default: false
+    version_added: 0.2.0
+  docker_socket:
+    description: The Docker engine's Unix socket, for O(docker_info).
+    type: path
+    default: /var/run/docker.sock
+    version_added: 0.2.0
 """
 
 EXAMPLES = r"""
@@ -188,12 +202,25 @@ sysctls_to_set:
   returned: always
   type: list
   elements: str
+docker_info:
+  description:
+    - The engine's C(GET /info) as the Engine API returns it (the same object as
+      C(host_info) of M(community.docker.docker_host_info)); C(Swarm) holds
+      C(LocalNodeState), C(NodeID), C(ControlAvailable), C(Cluster.ID) and C(RemoteManagers).
+  returned: when O(docker_info) is true
+  type: dict
+  sample: {Swarm: {LocalNodeState: active, NodeID: 4v6k3zj0fy2y5hh2b4kkuzs5c, ControlAvailable: true}}
+  version_added: 0.2.0
 """
 
 import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _node_state as ns
+from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api import (
+    DockerAPI,
+    DockerAPIError,
+)
 
 
 def read_live(key):
@@ -202,6 +229,26 @@ def read_live(key):
             return ns.normalize_sysctl(f.read())
     except (IOError, OSError):
         return None
+
+
+def read_text(path):
+    """A file's text, empty when it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except (IOError, OSError):
+        return ""
+
+
+def read_docker_info(module, socket_path):
+    """The engine's GET /info; fails the module, naming the socket, when the engine does not answer."""
+    try:
+        return DockerAPI(socket_path).get("/info")
+    except (DockerAPIError, OSError) as exc:
+        module.fail_json(
+            msg="node_state: the Docker engine does not answer at %s (%s): start it (the docker "
+            "role installs and starts it) and run again" % (socket_path, exc)
+        )
 
 
 def main():
@@ -227,6 +274,8 @@ def main():
             interfaces=dict(type="list", elements="str", default=[]),
             sysctls=dict(type="dict", default={}),
             sysctl_file=dict(type="path", default="/etc/sysctl.conf"),
+            docker_info=dict(type="bool", default=False),
+            docker_socket=dict(type="path", default="/var/run/docker.sock"),
         ),
         supports_check_mode=True,
     )
@@ -274,15 +323,9 @@ def main():
                 interfaces[name] = {"exists": None, "networks": []}
 
     live = {key: read_live(key) for key in params["sysctls"]}
-    sysctl_text = ""
-    if params["sysctls"]:
-        try:
-            with open(params["sysctl_file"]) as f:
-                sysctl_text = f.read()
-        except (IOError, OSError):
-            sysctl_text = ""
+    sysctl_text = read_text(params["sysctl_file"]) if params["sysctls"] else ""
 
-    module.exit_json(
+    result = dict(
         changed=False,
         packages={p: installed.get(p) for p in params["packages"]},
         packages_missing=ns.packages_missing(params["packages"], installed),
@@ -293,6 +336,10 @@ def main():
         sysctls=live,
         sysctls_to_set=ns.sysctls_to_set(params["sysctls"], live, sysctl_text),
     )
+    if params["docker_info"]:
+        result["docker_info"] = read_docker_info(module, params["docker_socket"])
+
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -5,15 +5,18 @@ module itself is driven on real files, with stand-in dpkg-query and systemctl th
 Debian 12's print."""
 
 import hashlib
+import http.server
 import json
 import os
+import socketserver
+import threading
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible.modules import blockinfile, lineinfile
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _node_state as ns
 from ansible_collections.sophia.lambda_swarm.plugins.modules import node_state
-from module_harness import Exit
+from module_harness import Exit, Fail
 
 pytestmark = pytest.mark.usefixtures("ansible_exits")
 
@@ -271,3 +274,64 @@ def test_the_module_reads_interfaces_with_ip(tmp_path, monkeypatch):
         "docker0": {"exists": True, "networks": ["172.17.0.0/16"]},
         "docker_gwbridge": {"exists": False, "networks": []},
     }
+
+
+# GET /info of a Debian 12 engine (docker.io 20.10) that is a swarm manager, cut to the keys the
+# swarm role reads
+INFO = {
+    "ServerVersion": "20.10.24+dfsg1",
+    "Swarm": {
+        "NodeID": "4v6k3zj0fy2y5hh2b4kkuzs5c",
+        "NodeAddr": "172.31.240.11",
+        "LocalNodeState": "active",
+        "ControlAvailable": True,
+        "RemoteManagers": [{"NodeID": "4v6k3zj0fy2y5hh2b4kkuzs5c", "Addr": "172.31.240.11:2377"}],
+        "Cluster": {"ID": "p5lm3ciqgk4y3k0j1eb0qg8gx"},
+    },
+}
+
+
+class InfoHandler(http.server.BaseHTTPRequestHandler):
+    def address_string(self):
+        return "unix"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        found = self.path.split("?")[0].endswith("/info")
+        data = json.dumps(INFO if found else {"message": "page not found"}).encode()
+        self.send_response(200 if found else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def test_the_module_reads_the_engine_s_info_over_its_socket(tmp_path):
+    path = str(tmp_path / "docker.sock")
+    server = UnixServer(path, InfoHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(Exit) as done, patch_module_args({"docker_info": True, "docker_socket": path}):
+            node_state.main()
+    finally:
+        server.shutdown()
+        server.server_close()
+    out = done.value.args[0]
+    assert out["docker_info"]["Swarm"]["LocalNodeState"] == "active" and out["changed"] is False
+    # without the option, no read of the engine
+    with pytest.raises(Exit) as done, patch_module_args({}):
+        node_state.main()
+    assert "docker_info" not in done.value.args[0]
+
+
+def test_an_engine_that_does_not_answer_fails_naming_the_socket(tmp_path):
+    path = str(tmp_path / "absent.sock")
+    with pytest.raises(Fail) as failed, patch_module_args({"docker_info": True, "docker_socket": path}):
+        node_state.main()
+    assert path in failed.value.args[0]["msg"] and "start it" in failed.value.args[0]["msg"]
