@@ -215,6 +215,11 @@ docker_info:
 
 import re
 
+try:
+    from http.client import HTTPException
+except ImportError:  # Python 2 (never a target of this collection's modules)
+    from httplib import HTTPException
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _node_state as ns
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api import (
@@ -244,7 +249,7 @@ def read_docker_info(module, socket_path):
     """The engine's GET /info; fails the module, naming the socket, when the engine does not answer."""
     try:
         return DockerAPI(socket_path).get("/info")
-    except (DockerAPIError, OSError) as exc:
+    except (DockerAPIError, OSError, HTTPException) as exc:
         module.fail_json(
             msg="node_state: the Docker engine does not answer at %s (%s): start it (the docker "
             "role installs and starts it) and run again" % (socket_path, exc)

@@ -60,6 +60,18 @@ options:
         tasks running only for a moment.
     type: int
     default: 30
+  stop_out_of_swarm:
+    description:
+      - End the wait at once, with the nodes in RV(out_of_swarm), when a node has rejected two
+        tasks during the wait with C(cannot create a swarm scoped network when swarm is not
+        active) (its network agent is out of the swarm while its engine is in it, moby/moby
+        issue 34864), so that the caller restarts that node's engine and waits again.
+      - Without it the wait goes on (the scheduler may place the tasks elsewhere) and names such
+        nodes only when it fails. Either way such rejections never count as a crash loop, and a
+        failed update they caused is reported with the nodes.
+    type: bool
+    default: false
+    version_added: 0.2.0
   since:
     description:
       - Epoch seconds when this deploy started. A rollback that started earlier belongs to an
@@ -130,9 +142,10 @@ out_of_swarm:
       C(cannot create a swarm scoped network when swarm is not active). Their network agent is
       out of the swarm while their engine is in it (moby/moby issue 34864, seen on the survivor
       after C(docker swarm init --force-new-cluster)), and it stays so until their engine
-      restarts. The wait stops at once with them. Such rejections never count as a crash loop
-      of the service.
-  returned: failure, when such nodes ended the wait
+      restarts. Such rejections never count as a crash loop of the service.
+  returned: >-
+    failure, when such nodes ended the wait (O(stop_out_of_swarm), or a service failed
+    meanwhile) or were seen when it timed out
   type: list
   elements: str
   sample: [lab-m1]
@@ -195,40 +208,55 @@ def hostnames_of(api):
         return {}
 
 
-def fail_out_of_swarm(module, api, state, nodes, waited):
-    """The wait's end when nodes reject tasks because their network agent left the swarm."""
+def out_of_swarm_report(api, nodes):
+    """(sentence, hostnames) on the nodes that reject tasks because their network agent left the
+    swarm: what happens and the cure."""
     hostnames = hostnames_of(api)
     named = [dict(node, node=hostnames.get(node["id"]) or node["id"][:12]) for node in nodes]
+    sentence = (
+        '%s reject(s) every task with "%s": the node\'s network agent is out of the swarm while '
+        "its engine is in it (moby/moby issue 34864, seen after --force-new-cluster); restart the "
+        "engine there (systemctl restart docker, or playbooks/remediate.yml -l NODE) and the tasks run"
+        % (", ".join("%s (%d task(s))" % (n["node"], n["rejected"]) for n in named), named[0]["error"])
+    )
+    return sentence, [n["node"] for n in named]
+
+
+def fail_out_of_swarm(module, api, state, nodes, waited):
+    """The wait's end when nodes reject tasks because their network agent left the swarm (and
+    what failed meanwhile: an update those rejections rolled back, for one)."""
+    sentence, names = out_of_swarm_report(api, nodes)
+    failed = ["%s: %s" % (s["name"], s["reason"]) for s in state["failed"]]
     module.fail_json(
-        msg='stack_converge: %s cannot converge: %s reject(s) every task with "%s": the node\'s '
-        "network agent is out of the swarm while its engine is in it (moby/moby issue 34864, seen "
-        "after --force-new-cluster); restart the engine there (systemctl restart docker, or "
-        "playbooks/remediate.yml -l NODE) and the tasks run"
-        % (
-            module.params["stack"],
-            ", ".join("%s (%d task(s))" % (n["node"], n["rejected"]) for n in named),
-            named[0]["error"],
-        ),
+        msg="stack_converge: %s cannot converge: %s%s"
+        % (module.params["stack"], sentence, ("; meanwhile " + "; ".join(failed)) if failed else ""),
         services=state["services"],
         seconds=waited,
-        out_of_swarm=[n["node"] for n in named],
+        out_of_swarm=names,
     )
 
 
-def fail_timeout(module, api, state, tasks, waited):
-    """The wait's end: what each service lacks, and the nodes that never started their tasks."""
+def fail_timeout(module, api, state, tasks, waited, started):
+    """The wait's end: what each service lacks, the nodes that never started their tasks, and
+    those that rejected them because their network agent left the swarm."""
     p = module.params
     lacking = ["%s: %s" % (s["name"], s["reason"]) for s in state["services"] if not s["done"]]
     stuck = stuck_tasks(tasks, time.time())
     extra = ""
     if stuck:
         extra = ". " + stuck_report(stuck, hostnames_of(api))
+    gone = out_of_swarm_nodes(tasks, started)
+    more = {}
+    if gone:
+        sentence, more["out_of_swarm"] = out_of_swarm_report(api, gone)
+        extra += ". " + sentence
     module.fail_json(
         msg="stack_converge: %s not converged after %ds: %s%s"
         % (p["stack"], p["timeout"], "; ".join(lacking), extra),
         services=state["services"],
         seconds=waited,
         stuck=stuck,
+        **more,
     )
 
 
@@ -241,6 +269,7 @@ def main():
             since=dict(type="float", default=0),
             log_lines=dict(type="int", default=20),
             surplus_grace=dict(type="int", default=30),
+            stop_out_of_swarm=dict(type="bool", default=False),
             docker_socket=dict(type="path", default="/var/run/docker.sock"),
         ),
         supports_check_mode=True,
@@ -273,6 +302,10 @@ def main():
                 module.fail_json(msg="stack_converge: cannot read the swarm's nodes (%s)" % exc)
         state = stack_state(services, tasks, since=p["since"], free=free)
         waited = round(time.time() - started, 1)
+        # before the other verdicts: such rejections also pause or roll back an update
+        gone = out_of_swarm_nodes(tasks, started)
+        if gone and (p["stop_out_of_swarm"] or state["failed"]):
+            fail_out_of_swarm(module, api, state, gone, waited)
         if state["failed"]:
             logs = {}
             by_name = dict((s["Spec"]["Name"], s) for s in services)
@@ -308,11 +341,8 @@ def main():
                 seconds=waited,
                 surplus=stuck,
             )
-        gone = out_of_swarm_nodes(tasks, started)
-        if gone:
-            fail_out_of_swarm(module, api, state, gone, waited)
         if waited >= p["timeout"]:
-            fail_timeout(module, api, state, tasks, waited)
+            fail_timeout(module, api, state, tasks, waited, started)
         time.sleep(p["interval"])
 
 

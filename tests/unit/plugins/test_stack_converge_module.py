@@ -106,10 +106,39 @@ def out_of_swarm_engine(when):
 def test_a_node_out_of_the_swarm_ends_the_wait_at_once_naming_it(monkeypatch):
     later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
     with pytest.raises(Fail) as failed:
-        run(monkeypatch, out_of_swarm_engine(later), timeout=60)
+        run(monkeypatch, out_of_swarm_engine(later), timeout=60, stop_out_of_swarm=True)
     out = failed.value.args[0]
     assert out["out_of_swarm"] == ["lswarm-m1"] and out["seconds"] < 5
     assert "lswarm-m1 (2 task(s))" in out["msg"] and "restart the engine there" in out["msg"]
+
+
+def test_without_stop_out_of_swarm_the_wait_goes_on_and_its_timeout_names_the_node(monkeypatch):
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+    started = time.monotonic()
+    with pytest.raises(Fail) as failed:
+        run(monkeypatch, out_of_swarm_engine(later), timeout=1)
+    out = failed.value.args[0]
+    assert time.monotonic() - started >= 0.9, "it did not wait"  # its waits are rounded to 0.1 s
+    assert "not converged" in out["msg"] and "lswarm-m1 (2 task(s))" in out["msg"]
+    assert out["out_of_swarm"] == ["lswarm-m1"]
+
+
+def test_an_update_those_rejections_rolled_back_is_reported_with_the_node(monkeypatch):
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+    api = out_of_swarm_engine(later)
+
+    class RolledBack(api):
+        def get(self, path, filters=None):
+            out = super().get(path, filters)
+            if path == "/services":
+                out = [dict(out[0], UpdateStatus={"State": "rollback_completed", "StartedAt": later,
+                                                  "Message": "update rolled back due to failure"})]  # fmt: skip
+            return out
+
+    with pytest.raises(Fail) as failed:
+        run(monkeypatch, RolledBack, timeout=60)
+    out = failed.value.args[0]
+    assert out["out_of_swarm"] == ["lswarm-m1"] and "meanwhile mcp_x: update rollback_completed" in out["msg"]
 
 
 def test_rejections_from_before_the_wait_do_not_end_it(monkeypatch):
