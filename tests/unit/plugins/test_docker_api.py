@@ -1,9 +1,6 @@
 """The small Engine API client: a real HTTP server on a Unix socket in a temp directory."""
 
 import json
-import socketserver
-import threading
-from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
@@ -12,51 +9,30 @@ from ansible_collections.sophia.lambda_swarm.plugins.module_utils._docker_api im
     DockerAPIError,
     demux_logs,
 )
+from module_harness import EngineHandler, unix_http_server
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(EngineHandler):
     seen: ClassVar[list] = []
-
-    def address_string(self):
-        return "unix"
-
-    def log_message(self, *args):
-        pass
 
     def do_GET(self):
         Handler.seen.append(self.path)
         if self.path.startswith("/missing"):
-            self._send(404, {"message": "no such thing"})
+            self.send_json(404, {"message": "no such thing"})
         else:
-            self._send(200, [{"ID": "a"}])
+            self.send_json(200, [{"ID": "a"}])
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Handler.seen.append(body)
-        self._send(201, {"ID": "new"})
-
-    def _send(self, code, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+        self.send_json(201, {"ID": "new"})
 
 
 @pytest.fixture
 def api(tmp_path):
     path = str(tmp_path / "docker.sock")
-    server = Server(path, Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield DockerAPI(path, timeout=5)
-    server.shutdown()
-    server.server_close()
+    with unix_http_server(path, Handler):
+        yield DockerAPI(path, timeout=5)
 
 
 def test_get_with_filters_and_post_body(api):

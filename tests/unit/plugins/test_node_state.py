@@ -5,18 +5,15 @@ module itself is driven on real files, with stand-in dpkg-query and systemctl th
 Debian 12's print."""
 
 import hashlib
-import http.server
 import json
 import os
-import socketserver
-import threading
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 from ansible.modules import blockinfile, lineinfile
 from ansible_collections.sophia.lambda_swarm.plugins.module_utils import _node_state as ns
 from ansible_collections.sophia.lambda_swarm.plugins.modules import node_state
-from module_harness import Exit, Fail
+from module_harness import EngineHandler, Exit, Fail, unix_http_server
 
 pytestmark = pytest.mark.usefixtures("ansible_exits")
 
@@ -291,37 +288,17 @@ INFO = {
 }
 
 
-class InfoHandler(http.server.BaseHTTPRequestHandler):
-    def address_string(self):
-        return "unix"
-
-    def log_message(self, *args):
-        pass
-
+class InfoHandler(EngineHandler):
     def do_GET(self):
         found = self.path.split("?")[0].endswith("/info")
-        data = json.dumps(INFO if found else {"message": "page not found"}).encode()
-        self.send_response(200 if found else 404)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+        self.send_json(200 if found else 404, INFO if found else {"message": "page not found"})
 
 
 def test_the_module_reads_the_engine_s_info_over_its_socket(tmp_path):
     path = str(tmp_path / "docker.sock")
-    server = UnixServer(path, InfoHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with pytest.raises(Exit) as done, patch_module_args({"docker_info": True, "docker_socket": path}):
-            node_state.main()
-    finally:
-        server.shutdown()
-        server.server_close()
+    args = {"docker_info": True, "docker_socket": path}
+    with unix_http_server(path, InfoHandler), pytest.raises(Exit) as done, patch_module_args(args):
+        node_state.main()
     out = done.value.args[0]
     assert out["docker_info"]["Swarm"]["LocalNodeState"] == "active" and out["changed"] is False
     # without the option, no read of the engine
